@@ -1,0 +1,1 @@
+"""medloom's Beam pipelines: readers, normalisation, filters, dedup, builders, reports."""

@@ -1,0 +1,50 @@
+"""The `medloom` command line: a thin layer that parses arguments and calls the packages.
+
+Errors a user can cause end in one readable line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pipelines.errors import MedloomError
+
+# Each subcommand group registers itself: (name, help, module path of a `register` function).
+_GROUPS: tuple[tuple[str, str], ...] = (
+    ("pipelines.corpus_cli", "run, demo, validate, report"),
+    ("pipelines.deid.cli", "deid"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medloom",
+        description="Turn medical text into pretraining, SFT and preference datasets.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name, _ in _GROUPS:
+        module = __import__(module_name, fromlist=["register"])
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    handler: Callable[[argparse.Namespace, list[str]], int] = args.handler
+    if extra and not getattr(args, "accepts_beam_options", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return handler(args, extra)
+    except MedloomError as exc:
+        print(f"medloom: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medloom: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""The corpus pipeline: medical corpora in, a continued-pretraining dataset out.
+
+    read ─► normalise+chunk ─► filter ─► exact dedup ─► write pretrain/
+      └─ quarantine/            └── rejects/ (every drop, with its stage and reason)
+
+Counts from every stage are summed inside the pipeline and written beside the data;
+the driver then audits them, writes ``manifest.json``, validates the dataset and
+renders ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines import manifest as manifest_lib
+from pipelines.config import CorpusConfig
+from pipelines.counting import STATS
+from pipelines.dedup.exact import ExactDedup
+from pipelines.errors import MedloomError, ValidationFailed
+from pipelines.readers import resolve_inputs
+from pipelines.sinks import OUTPUTS, WriteDataset
+from pipelines.transforms import (
+    INPUTS,
+    QUARANTINED,
+    REJECTED,
+    ApplyFilters,
+    CountLengths,
+    NormaliseAndChunk,
+    ReadSources,
+)
+from schemas import PRETRAIN_DOCUMENT, QUARANTINE, REJECT
+
+# About this much input per output shard keeps one shard's rows small in a worker.
+BYTES_PER_SHARD = 64 * 1024 * 1024
+STATS_FILE = ".medloom/stats.json"
+OWNED_PATHS = ("pretrain", "rejects", "quarantine", ".medloom", "manifest.json", "report.html")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlannedInputs:
+    files: list[tuple[str, str]]
+    total_bytes: int
+
+
+def plan_inputs(config: CorpusConfig) -> PlannedInputs:
+    """Every input file of every source; a missing path is an error before any work."""
+    if not config.sources:
+        raise MedloomError("the config lists no sources")
+    names = [s.name for s in config.sources]
+    if len(set(names)) != len(names):
+        raise MedloomError(f"source names must be unique: {names}")
+    files: list[tuple[str, str]] = []
+    total = 0
+    for source in config.sources:
+        paths = resolve_inputs(source)
+        files.extend((source.name, path) for path in paths)
+        total += sum(m.size_in_bytes for r in FileSystems.match(paths) for m in r.metadata_list)
+    return PlannedInputs(files, total)
+
+
+def prepare_output(output_dir: str) -> None:
+    """Clear a previous run's outputs; refuse a folder that holds anything else."""
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise MedloomError(f"output path exists and is not a folder: {out}")
+    if out.is_dir():
+        foreign = [p.name for p in out.iterdir() if p.name not in OWNED_PATHS]
+        if foreign:
+            raise MedloomError(
+                f"output folder {out} holds files medloom did not write ({foreign[0]}, ...);"
+                " choose an empty or new folder"
+            )
+        for name in OWNED_PATHS:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    for sub in ("pretrain", "rejects", "quarantine", ".medloom"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+
+
+def _written(document: dict[str, Any]) -> tuple[str, str]:
+    return document["source"], "written"
+
+
+def _rejected(row: dict[str, Any]) -> tuple[str, str]:
+    return row["source"], f"rejected/{row['stage']}/{row['reason']}"
+
+
+def _by_id(row: dict[str, Any]) -> str:
+    return row["id"]
+
+
+def _reject_order(row: dict[str, Any]) -> tuple[str, str]:
+    return row["stage"], row["id"]
+
+
+def _by_path(row: dict[str, Any]) -> str:
+    return row["path"]
+
+
+def _quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
+    return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
+
+
+class _WriteStats(beam.DoFn):
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def process(self, _: Any, stats: list, inputs: list, outputs: list) -> None:
+        payload = {
+            "stats": sorted([list(key), n] for key, n in stats),
+            "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"])),
+            "outputs": sorted(list(o) for o in outputs),
+        }
+        with FileSystems.create(self._path) as stream:
+            stream.write(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    config: CorpusConfig,
+    files: list[tuple[str, str]],
+    output_dir: str,
+    shards: int,
+) -> None:
+    """Add the corpus pipeline's transforms to ``pipeline``."""
+    excerpt_chars = config.output.excerpt_chars
+    # Before de-identification exists in a run, rejects carry no excerpt of the text.
+    with_excerpt = False
+    priorities = {s.name: s.priority for s in config.sources}
+
+    read = pipeline | "Read" >> ReadSources(files, config.sources)
+    documents = read.records | "Normalise" >> NormaliseAndChunk(config)
+    filtered = documents.documents | "Filter" >> ApplyFilters(config, with_excerpt)
+    kept = filtered.kept
+    rejects = [filtered[REJECTED]]
+    if config.dedup.exact:
+        deduped = kept | "ExactDedup" >> ExactDedup(priorities, excerpt_chars, with_excerpt)
+        kept = deduped.kept
+        rejects.append(deduped[REJECTED])
+
+    written = kept | "WritePretrain" >> WriteDataset(
+        PRETRAIN_DOCUMENT,
+        FileSystems.join(output_dir, "pretrain"),
+        shards,
+        key=_by_id,
+        sort_key=_by_id,
+        count_as=_written,
+    )
+    rejected = (
+        rejects
+        | "AllRejects" >> beam.Flatten()
+        | "WriteRejects"
+        >> WriteDataset(
+            REJECT,
+            FileSystems.join(output_dir, "rejects"),
+            max(1, shards // 4),
+            key=_by_id,
+            sort_key=_reject_order,
+            count_as=_rejected,
+        )
+    )
+    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
+        QUARANTINE,
+        FileSystems.join(output_dir, "quarantine"),
+        1,
+        key=_by_path,
+        sort_key=_quarantine_order,
+    )
+    lengths_after = kept | "LengthsAfter" >> CountLengths("length_after")
+
+    stats = (
+        (
+            read[STATS],
+            documents[STATS],
+            filtered[STATS],
+            written[STATS],
+            rejected[STATS],
+            lengths_after,
+        )
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+        | "ListStats" >> beam.combiners.ToList()
+    )
+    inputs = read[INPUTS] | "ListInputs" >> beam.combiners.ToList()
+    outputs = (
+        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS])
+        | "AllOutputs" >> beam.Flatten()
+        | "ListOutputs" >> beam.combiners.ToList()
+    )
+    _ = (
+        pipeline
+        | "StatsTrigger" >> beam.Create([None])
+        | "WriteStats"
+        >> beam.ParDo(
+            _WriteStats(FileSystems.join(output_dir, STATS_FILE)),
+            beam.pvalue.AsSingleton(stats),
+            beam.pvalue.AsSingleton(inputs),
+            beam.pvalue.AsSingleton(outputs),
+        )
+    )
+
+
+def _relative(path: str, output_dir: str) -> str:
+    prefix = output_dir.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def assemble_manifest(
+    config: CorpusConfig, output_dir: str, runner: str, shards: int
+) -> dict[str, Any]:
+    """The manifest of a finished run, from the stats the pipeline wrote."""
+    with FileSystems.open(FileSystems.join(output_dir, STATS_FILE)) as stream:
+        payload = json.loads(stream.read().decode("utf-8"))
+    stats = {(source, metric): n for (source, metric), n in payload["stats"]}
+    sources = [s.name for s in config.sources]
+    counts = manifest_lib.source_counts(stats, sources)
+    outputs: dict[str, Any] = {}
+    for dataset, schema in (
+        ("pretrain", PRETRAIN_DOCUMENT),
+        ("rejects", REJECT),
+        ("quarantine", QUARANTINE),
+    ):
+        files = [(p, n) for name, p, n in payload["outputs"] if name == schema.name]
+        outputs[dataset] = {
+            "schema": schema.name,
+            "schema_version": schema.version,
+            "files": sorted(_relative(p, output_dir) for p, _ in files),
+            "rows": sum(n for _, n in files),
+        }
+    return {
+        "medloom_version": manifest_lib.library_versions()["medloom"],
+        "pipeline": "corpus",
+        "dataset": "pretrain",
+        "name": config.name,
+        "runner": runner,
+        "config": config.to_dict(),
+        "libraries": manifest_lib.library_versions(),
+        "inputs": payload["inputs"],
+        "stages": ["read", "normalise", "filter", "exact_dedup", "write"],
+        "shards": shards,
+        "counts": counts,
+        "totals": manifest_lib.totals(counts),
+        "histograms": {
+            "length_before": manifest_lib.histogram(stats, "length_before"),
+            "length_after": manifest_lib.histogram(stats, "length_after"),
+        },
+        "outputs": outputs,
+    }
+
+
+def write_text(path: str, text: str) -> None:
+    with FileSystems.create(path) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def run_corpus(
+    config: CorpusConfig,
+    output_dir: str,
+    beam_args: list[str] | None = None,
+    say: Say = print,
+) -> dict[str, Any]:
+    """Run the corpus pipeline and return its manifest; raise on lost records or bad output."""
+    from pipelines.report import write_report
+    from pipelines.validate import validate_pretrain
+
+    output_dir = str(Path(output_dir).resolve())
+    planned = plan_inputs(config)
+    shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
+    options = PipelineOptions(beam_args or [])
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    prepare_output(output_dir)
+    say(
+        f"medloom: reading {len(planned.files)} files ({planned.total_bytes:,} bytes) from "
+        f"{len(config.sources)} sources on {runner}"
+    )
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, config, planned.files, output_dir, shards)
+    result = pipeline.run()
+    state = result.wait_until_finish()
+    if state != "DONE":
+        raise MedloomError(f"the pipeline ended in state {state}")
+    say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
+
+    manifest = assemble_manifest(config, output_dir, runner, shards)
+    manifest_path = FileSystems.join(output_dir, "manifest.json")
+    write_text(manifest_path, manifest_lib.dumps(manifest))
+    manifest_lib.check_accounting(manifest["counts"])
+    validation = validate_pretrain(output_dir, manifest["config"])
+    manifest["validation"] = validation.to_dict()
+    write_text(manifest_path, manifest_lib.dumps(manifest))
+    write_report(output_dir, manifest)
+    if not validation.success:
+        raise ValidationFailed(f"the output failed validation:\n{validation.summary()}")
+    return manifest

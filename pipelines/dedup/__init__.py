@@ -1,0 +1,1 @@
+"""Deduplication: exact (normalised text) and, later, near-duplicate (MinHash LSH)."""

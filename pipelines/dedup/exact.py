@@ -1,0 +1,74 @@
+"""Exact deduplication: one copy per normalised text, chosen by a rule.
+
+The copy kept is the one from the source with the highest priority, then the one with
+the smallest hash of its id: never the first to arrive, so every runner and every
+number of workers keeps the same copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from pipelines.sinks import stable_hash
+from pipelines.transforms import REJECTED, Document, reject
+
+
+def keep_rank(document: Document, priorities: dict[str, int]) -> tuple[int, int, str]:
+    """Sort key of the copy to keep: higher source priority, then a hash of the id."""
+    return (-priorities.get(document["source"], 0), stable_hash(document["id"]), document["id"])
+
+
+class _KeepOnePerText(beam.DoFn):
+    def __init__(self, priorities: dict[str, int], excerpt_chars: int, with_excerpt: bool) -> None:
+        self._priorities = priorities
+        self._excerpt_chars = excerpt_chars
+        self._with_excerpt = with_excerpt
+
+    def process(self, element: tuple[str, Iterable[Document]]) -> Iterator[Any]:
+        _, copies = element
+        ordered = sorted(copies, key=lambda d: keep_rank(d, self._priorities))
+        kept = ordered[0]
+        yield kept
+        for duplicate in ordered[1:]:
+            yield beam.pvalue.TaggedOutput(
+                REJECTED,
+                reject(
+                    duplicate,
+                    "exact_dedup",
+                    "duplicate",
+                    f"duplicate of {kept['id']}",
+                    self._excerpt_chars,
+                    self._with_excerpt,
+                ),
+            )
+
+
+def text_key(text: str) -> str:
+    """The exact-duplicate key of a normalised text: whitespace does not tell copies apart."""
+    folded = "".join(text.split())
+    return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class ExactDedup(beam.PTransform):
+    """Keep one document per normalised text, chosen by rule, never by arrival order."""
+
+    def __init__(self, priorities: dict[str, int], excerpt_chars: int, with_excerpt: bool) -> None:
+        super().__init__()
+        self._priorities = priorities
+        self._excerpt_chars = excerpt_chars
+        self._with_excerpt = with_excerpt
+
+    def expand(self, documents: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return (
+            documents
+            | "KeyByText" >> beam.Map(lambda d: (text_key(d["text"]), d))
+            | "GroupCopies" >> beam.GroupByKey()
+            | "KeepOne"
+            >> beam.ParDo(
+                _KeepOnePerText(self._priorities, self._excerpt_chars, self._with_excerpt)
+            ).with_outputs(REJECTED, main="kept")
+        )

@@ -1,0 +1,81 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+def real_file(relative: str) -> Path:
+    """A file of ../shared/data/real; the test is skipped when the folder is absent."""
+    path = REAL_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data not available: {relative}")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def portable_runner_args(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Beam's own local job service and an SDK worker pool in separate processes.
+
+    The pool starts workers with the `python` on PATH, so this interpreter's folder
+    goes first on it.
+    """
+    python = sys.executable
+    env = dict(os.environ, PATH=os.path.dirname(python) + os.pathsep + os.environ["PATH"])
+    logs = tmp_path_factory.mktemp("portable")
+    job_port, pool_port = _free_port(), _free_port()
+    processes = [
+        subprocess.Popen(
+            [python, "-m", module, flag, str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(logs / f"{name}.log").open("w"),
+        )
+        for name, module, flag, port in (
+            ("job", "apache_beam.runners.portability.local_job_service_main", "--port", job_port),
+            ("pool", "apache_beam.runners.worker.worker_pool_main", "--service_port", pool_port),
+        )
+    ]
+    try:
+        _wait_for_port(job_port, processes[0])
+        _wait_for_port(pool_port, processes[1])
+        yield [
+            "--runner=PortableRunner",
+            f"--job_endpoint=localhost:{job_port}",
+            "--environment_type=EXTERNAL",
+            f"--environment_config=localhost:{pool_port}",
+        ]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
