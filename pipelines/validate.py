@@ -1,0 +1,351 @@
+"""Validation of a corpus run's pretraining dataset with great-expectations.
+
+Every Parquet shard of ``pretrain/`` is read and checked on its own, so memory is bounded
+by one shard: its columns are exactly the schema's, ``id``, ``text``, ``kind``,
+``language`` and ``length`` are not null, ids are unique (shards are a hash partition by
+id, so unique within a shard is unique overall), ``length`` equals ``len(text)`` and lies
+within the length bounds, and rows whose language is ``zh`` keep the minimum share of CJK
+characters among non-space characters. Two checks span the dataset: it holds at least one row, and
+each file's footer names the schema and its version.
+
+No threshold is chosen here: the length bounds and the CJK share are the ones the run's
+filters applied (``config["filters"]["length"]`` and ``config["filters"]["cjk"]``; their
+defaults are in ``pipelines/filters/config.py``, the reasons for them in the docstrings of
+``pipelines/filters/length.py`` and ``cjk.py``), and the CJK share is measured with the
+filters' own character classes, so the output is checked against what its run promised.
+A filter that was disabled sets no bound.
+
+Failures report counts and row positions within a shard, never a value, so no text or
+identifier of a document reaches a log or the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines.config import from_dict
+from pipelines.errors import MedloomError
+from pipelines.filters.config import CjkFilterConfig, LengthFilterConfig
+from pipelines.filters.scripts import CharClass, char_classes, codepoints
+from schemas import PRETRAIN_DOCUMENT, schema_of_file
+
+DATASET_DIR = "pretrain"
+
+# What the CJK filter counts as CJK: Han characters and CJK punctuation.
+CJK_CLASSES = (CharClass.HAN, CharClass.CJK_PUNCT)
+# Texts classified at a time: bounds the code point arrays to a few MB.
+SHARE_BATCH_ROWS = 4096
+
+# Row positions quoted in an observed value; the counts carry the rest.
+POSITIONS_SHOWN = 5
+
+
+@dataclass
+class ExpectationResult:
+    """One expectation checked on one file (or on the whole dataset)."""
+
+    expectation: str
+    column: str | None
+    success: bool
+    observed: str
+    file: str
+
+
+@dataclass
+class ValidationResult:
+    success: bool
+    results: list[ExpectationResult]
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success]
+
+    def summary(self) -> str:
+        """One line for the verdict, then one line per failed expectation."""
+        files = len({r.file for r in self.results if r.file != DATASET_DIR})
+        if self.success:
+            return (
+                f"validation passed: {len(self.results)} expectations on {files} "
+                f"{_plural(files, 'file')}"
+            )
+        lines = [
+            f"validation FAILED: {len(self.failed)} of {len(self.results)} expectations "
+            f"on {files} {_plural(files, 'file')}"
+        ]
+        for r in self.failed:
+            column = f" [{r.column}]" if r.column else ""
+            lines.append(f"  {r.expectation}{column} in {r.file}: {r.observed}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "expectations": len(self.results),
+            "failed": len(self.failed),
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+def validate_pretrain(output_dir: str | Path, config: dict[str, Any]) -> ValidationResult:
+    """Check ``output_dir/pretrain/*.parquet`` against its schema and the run's filters.
+
+    ``config`` is the run's config as a dict (``manifest["config"]``). A missing output
+    folder raises MedloomError; everything wrong inside it is a failed expectation.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise MedloomError(f"output folder not found: {output_dir}")
+    filters = config.get("filters") or {}
+    length = from_dict(LengthFilterConfig, filters.get("length") or {}, "config.filters.length")
+    cjk = from_dict(CjkFilterConfig, filters.get("cjk") or {}, "config.filters.cjk")
+    shards = sorted((output_dir / DATASET_DIR).glob("*.parquet"))
+
+    results: list[ExpectationResult] = []
+    rows = 0
+    if shards:
+        batches = _dataframe_batches()
+        for path in shards:
+            name = path.relative_to(output_dir).as_posix()
+            results.append(_footer_result(path, name))
+            table = _read_shard(path)
+            if table is None:
+                results.append(_unreadable_result(name))
+                continue
+            rows += table.num_rows
+            results.extend(_validate_shard(batches, table, name, length, cjk))
+    results.insert(0, _not_empty_result(len(shards), rows))
+    return ValidationResult(success=all(r.success for r in results), results=results)
+
+
+def _not_empty_result(shards: int, rows: int) -> ExpectationResult:
+    observed = (
+        f"{rows} {_plural(rows, 'row')} in {shards} {_plural(shards, 'shard')}"
+        if rows
+        else f"dataset is empty: {rows} rows in {shards} {_plural(shards, 'shard')}"
+    )
+    return ExpectationResult("expect_dataset_to_have_rows", None, rows > 0, observed, DATASET_DIR)
+
+
+def _footer_result(path: Path, name: str) -> ExpectationResult:
+    expected = (PRETRAIN_DOCUMENT.name, PRETRAIN_DOCUMENT.version)
+    try:
+        found = schema_of_file(str(path))
+    except (pa.ArrowException, OSError):
+        found = ("", "")
+    observed = f"{found[0]} {found[1]}" if any(found) else "no medloom schema in the footer"
+    return ExpectationResult(
+        "expect_file_footer_to_name_schema", None, found == expected, observed, name
+    )
+
+
+def _unreadable_result(name: str) -> ExpectationResult:
+    observed = "not a readable Parquet file"
+    return ExpectationResult("expect_file_to_be_readable_parquet", None, False, observed, name)
+
+
+def _read_shard(path: Path) -> pa.Table | None:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def _validate_shard(
+    batches: Any,
+    table: pa.Table,
+    name: str,
+    length: LengthFilterConfig,
+    cjk: CjkFilterConfig,
+) -> list[ExpectationResult]:
+    import great_expectations.expectations as gxe
+
+    # GE fingerprints every frame it validates (seconds for a large shard), so the column
+    # names are checked on an empty frame and the rows on only the columns checked.
+    columns_check = gxe.ExpectTableColumnsToMatchOrderedList(
+        column_list=PRETRAIN_DOCUMENT.column_names
+    )
+    names = table.column_names
+    results = _run(batches, table.schema.empty_table().to_pandas(), [columns_check], name, names)
+
+    checked = [c for c in ("id", "text", "kind", "language", "length") if c in names]
+    rows = table.select(checked)
+    checks: list[Any] = [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in checked]
+    if "id" in names:
+        checks.append(gxe.ExpectColumnValuesToBeUnique(column="id"))
+    if "length" in names and length.enabled:
+        checks.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="length", min_value=length.min_chars, max_value=length.max_chars
+            )
+        )
+    if "text" in names and "length" in names:
+        rows = rows.append_column("text_length", pc.utf8_length(table.column("text")))
+        checks.append(
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="length", column_B="text_length", ignore_row_if="either_value_is_missing"
+            )
+        )
+    if "text" in names and "language" in names and cjk.enabled:
+        rows = rows.append_column("cjk_share", cjk_share(table.column("text")))
+        checks.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="cjk_share",
+                min_value=cjk.min_fraction,
+                row_condition='language=="zh"',
+                condition_parser="pandas",
+            )
+        )
+    return results + _run(batches, rows.to_pandas(), checks, name, names)
+
+
+def cjk_share(text: pa.ChunkedArray) -> pa.Array:
+    """Each text's share of CJK characters among its non-space characters, as the CJK filter
+    measures it (``pipelines/filters/cjk.py``): Han and CJK punctuation, by the filters' own
+    character classes. Null for a null text, 0 for a text of spaces only.
+    """
+    shares: list[pa.Array] = []
+    for chunk in text.chunks:
+        for start in range(0, len(chunk), SHARE_BATCH_ROWS):
+            shares.append(_cjk_share_batch(chunk.slice(start, SHARE_BATCH_ROWS).to_pylist()))
+    return pa.concat_arrays(shares) if shares else pa.array([], pa.float64())
+
+
+def _cjk_share_batch(texts: list[str | None]) -> pa.Array:
+    # One pass over the batch's characters joined end to end; per-text sums are differences
+    # of running totals at the texts' boundaries.
+    joined = "".join(t or "" for t in texts)
+    classes = char_classes(joined, codepoints(joined))
+    cjk = np.concatenate(([0], np.cumsum(np.isin(classes, CJK_CLASSES))))
+    space = np.concatenate(([0], np.cumsum(classes == CharClass.SPACE)))
+    lengths = np.array([len(t) if t else 0 for t in texts])
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    non_space = lengths - (space[ends] - space[starts])
+    share = np.where(non_space > 0, (cjk[ends] - cjk[starts]) / np.maximum(non_space, 1), 0.0)
+    return pa.array(share, pa.float64(), mask=np.array([t is None for t in texts]))
+
+
+def _run(
+    batches: Any, frame: Any, checks: list[Any], name: str, columns: list[str]
+) -> list[ExpectationResult]:
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=f"pretrain:{name}")
+    for check in checks:
+        suite.add_expectation(check)
+    batch = batches.get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(suite, result_format="SUMMARY")
+    order = {_key(c.configuration.type, c.configuration.kwargs): i for i, c in enumerate(checks)}
+    ordered = sorted(
+        outcome.results,
+        key=lambda r: order[_key(r.expectation_config.type, r.expectation_config.kwargs)],
+    )
+    return [_result(r, name, columns) for r in ordered]
+
+
+def _key(kind: str, kwargs: dict[str, Any]) -> tuple[str, str]:
+    return kind, str(kwargs.get("column") or kwargs.get("column_A") or "")
+
+
+def _result(r: Any, name: str, columns: list[str]) -> ExpectationResult:
+    config = r.expectation_config
+    kind = config.type
+    column = config.kwargs.get("column") or config.kwargs.get("column_A")
+    info = r.exception_info or {}
+    if info.get("raised_exception"):
+        # GE's message may quote values, so only the fact is reported.
+        observed = "could not be checked: great-expectations raised an error"
+    elif kind == "expect_table_columns_to_match_ordered_list":
+        observed = _column_mismatch(columns)
+    else:
+        observed = _unexpected_rows(dict(r.result), _condition(kind, config.kwargs))
+    return ExpectationResult(kind, column, bool(r.success), observed, name)
+
+
+def _column_mismatch(columns: list[str]) -> str:
+    expected = PRETRAIN_DOCUMENT.column_names
+    if columns == expected:
+        return f"{len(columns)} columns as in {PRETRAIN_DOCUMENT.name}"
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(extra))
+    return "; ".join(parts) or "columns out of order: " + ", ".join(columns)
+
+
+def _condition(kind: str, kwargs: dict[str, Any]) -> str:
+    """What an unexpected row is, in words."""
+    if kind == "expect_column_values_to_be_unique":
+        return "share their value with another row"
+    if kind == "expect_column_values_to_not_be_null":
+        return "are null"
+    if kind == "expect_column_pair_values_to_be_equal":
+        return "have length != len(text)"
+    if kind == "expect_column_values_to_be_between":
+        low, high = _number(kwargs.get("min_value")), _number(kwargs.get("max_value"))
+        return f"are outside [{low}, {high}]" if high else f"are below {low}"
+    return "are unexpected"
+
+
+def _unexpected_rows(result: dict[str, Any], condition: str) -> str:
+    unexpected = int(result.get("unexpected_count") or 0)
+    total = int(result.get("element_count") or 0)
+    if not unexpected:
+        return f"{total} {_plural(total, 'row')} checked, none unexpected"
+    positions = result.get("partial_unexpected_index_list") or []
+    shown = ", ".join(str(int(p)) for p in positions[:POSITIONS_SHOWN])
+    more = ", ..." if unexpected > min(len(positions), POSITIONS_SHOWN) else ""
+    return (
+        f"{unexpected} of {total} {_plural(total, 'row')} ({_percent(unexpected, total)}) "
+        f"{condition}, at {_plural(unexpected, 'row')} {shown}{more}"
+    )
+
+
+def _dataframe_batches() -> Any:
+    """A GE batch definition for whole pandas frames, in an in-memory context.
+
+    The context writes no gx/ folder, shows no progress bars and sends no usage statistics.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    project = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    context = gx.get_context(project_config=project, mode="ephemeral")
+    asset = context.data_sources.add_pandas("medloom").add_dataframe_asset("shard")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _percent(part: int, whole: int) -> str:
+    """A share that stays non-zero when it is: 2 of 4,140 is 0.048%, not 0.0%."""
+    share = 100.0 * part / whole
+    return f"{share:.1f}%" if share >= 0.1 else f"{share:.2g}%"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
