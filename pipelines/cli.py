@@ -6,6 +6,7 @@ Errors a user can cause end in one readable line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -30,7 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_logging() -> None:
+    """Warnings and errors on stderr; Beam's notice about optional GCP clients is noise."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().addFilter(lambda record: "apitools" not in record.getMessage())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_logging()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     handler: Callable[[argparse.Namespace, list[str]], int] = args.handler

@@ -21,7 +21,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 from pipelines import manifest as manifest_lib
 from pipelines.config import CorpusConfig
@@ -279,12 +279,15 @@ def run_corpus(
     from pipelines.report import write_report
     from pipelines.validate import validate_pretrain
 
-    output_dir = str(Path(output_dir).resolve())
+    remote = "://" in output_dir
+    if not remote:
+        output_dir = str(Path(output_dir).resolve())
     planned = plan_inputs(config)
     shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
     options = PipelineOptions(beam_args or [])
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    prepare_output(output_dir)
+    if not remote:
+        prepare_output(output_dir)
     say(
         f"medloom: reading {len(planned.files)} files ({planned.total_bytes:,} bytes) from "
         f"{len(config.sources)} sources on {runner}"
@@ -293,6 +296,9 @@ def run_corpus(
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config, planned.files, output_dir, shards)
     result = pipeline.run()
+    if options.view_as(TestOptions).dry_run:
+        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+        return {"pipeline": "corpus", "runner": runner, "dry_run": True}
     state = result.wait_until_finish()
     if state != "DONE":
         raise MedloomError(f"the pipeline ended in state {state}")
@@ -302,6 +308,12 @@ def run_corpus(
     manifest_path = FileSystems.join(output_dir, "manifest.json")
     write_text(manifest_path, manifest_lib.dumps(manifest))
     manifest_lib.check_accounting(manifest["counts"])
+    if remote:
+        say(
+            "medloom: counts add up; copy the output locally to run `medloom validate` and"
+            " `medloom report` on it"
+        )
+        return manifest
     validation = validate_pretrain(output_dir, manifest["config"])
     manifest["validation"] = validation.to_dict()
     write_text(manifest_path, manifest_lib.dumps(manifest))

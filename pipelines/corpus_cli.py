@@ -44,6 +44,8 @@ def _run_config(config_path: Path, output: str, beam_args: list[str]) -> int:
 
     config = load_corpus_config(config_path)
     manifest = run_corpus(config, output, beam_args)
+    if manifest.get("dry_run"):
+        return 0
     totals = manifest["totals"]
     out = Path(output).resolve()
     print(

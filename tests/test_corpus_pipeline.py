@@ -233,3 +233,33 @@ def test_output_folder_with_foreign_files_is_refused(corpus_config: Path, tmp_pa
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(MedloomError, match="did not write"):
         run_corpus(load_corpus_config(corpus_config), str(tmp_path), say=lambda _: None)
+
+
+@pytest.mark.slow
+def test_dataflow_job_is_built_with_the_package_staged(
+    corpus_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    repo = Path(__file__).resolve().parent.parent
+    code = main(
+        [
+            "run",
+            str(corpus_config),
+            "--output",
+            "gs://medloom-example/out",
+            "--runner",
+            "DataflowRunner",
+            "--project",
+            "medloom-example",
+            "--region",
+            "europe-west4",
+            "--temp_location",
+            "gs://medloom-example/tmp",
+            "--setup_file",
+            str(repo / "pyproject.toml"),
+            "--dry_run=True",
+        ]
+    )
+    assert code == 0
+    assert "dry run on DataflowRunner" in capsys.readouterr().out
