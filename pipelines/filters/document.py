@@ -1,0 +1,85 @@
+"""What every filter works on and returns: the document with its shared statistics, a drop.
+
+Statistics several filters need (code points, character classes, language) are computed at
+most once per document, on first use, and recomputed only after a filter edits the text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+
+from pipelines.filters.scripts import CharClass, char_classes, codepoints, language_by_script
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A filter's decision to drop a document: the named reason and the measured value."""
+
+    reason: str
+    detail: str | None = None
+
+
+def above(value: float, limit: float) -> str:
+    """The detail of a measured fraction over its maximum: ``0.412 > 0.287``."""
+    return f"{value:.3f} > {limit:.3f}"
+
+
+def below(value: float, limit: float) -> str:
+    """The detail of a measured fraction under its minimum: ``0.214 < 0.300``."""
+    return f"{value:.3f} < {limit:.3f}"
+
+
+@dataclass
+class FilterDocument:
+    """The text under filtering, the edits made to it so far, and its statistics."""
+
+    text: str
+    edits: dict[str, int] = field(default_factory=dict)
+
+    def edit(self, text: str, edit: str, count: int) -> None:
+        """Replace the text (``count`` changes of kind ``edit``); statistics are recomputed."""
+        self.text = text
+        self.edits[edit] = self.edits.get(edit, 0) + count
+        for name in ("codepoints", "classes", "class_counts", "language"):
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def codepoints(self) -> np.ndarray:
+        return codepoints(self.text)
+
+    @cached_property
+    def classes(self) -> np.ndarray:
+        """The :class:`CharClass` of each character."""
+        return char_classes(self.text, self.codepoints)
+
+    @cached_property
+    def class_counts(self) -> list[int]:
+        """How many characters of each :class:`CharClass` the text holds."""
+        return np.bincount(self.classes, minlength=len(CharClass)).tolist()
+
+    @property
+    def non_space_chars(self) -> int:
+        return len(self.text) - self.class_counts[CharClass.SPACE]
+
+    @cached_property
+    def language(self) -> str:
+        return language_by_script(self.text, self.class_counts)
+
+
+class QualityFilter(ABC):
+    """One quality filter: a name, the reasons it drops for, and the decision on a document."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def reasons(self) -> list[str]:
+        """Every reason :meth:`apply` can drop for, in the order it checks them."""
+
+    @abstractmethod
+    def apply(self, document: FilterDocument) -> Drop | None:
+        """A :class:`Drop`, or None to keep; a filter may edit the document first."""

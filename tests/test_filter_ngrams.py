@@ -1,0 +1,115 @@
+"""The fast n-gram measures agree with datatrove's plain Python algorithm.
+
+Each measure is returned only above its limit; with a limit of 0, a measure of 0 is None.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from conftest import real_file
+
+from pipelines.filters.config import RepetitionFilterConfig
+from pipelines.filters.ngrams import NgramStats
+
+DIALOGUE = (
+    "医生，我孩子需要打乙肝疫苗，注射疫苗的时候有什么需要注意的吗？"
+    "对于乙肝疫苗，一般来说注射时无严重禁忌。如孩子正在发热，应暂缓疫苗注射。"
+    "我孩子之前接种过其他疫苗也有过敏反应，那他能打乙肝疫苗吗？"
+    "如果孩子之前接种疫苗有过敏反应，注射疫苗前应告知医生孩子的过敏史。"
+    "头痛头痛头痛头痛头痛，注意休息注意休息注意休息。"
+)
+WORDS = ["乙肝", "疫苗", "，", "注射", "疫苗", "前", "应", "告知", "医生", "，", "乙肝", "疫苗"] * 3
+
+
+def top_ngram_chars(units: list[str], n: int) -> int:
+    """datatrove's ``find_top_duplicate``, counting only a repeated n-gram."""
+    grams = ["".join(units[i : i + n]) for i in range(len(units) - n + 1)]
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count if count > 1 else 0
+
+
+def duplicate_ngram_chars(units: list[str], n: int) -> int:
+    """datatrove's ``find_all_duplicate``."""
+    seen: set[str] = set()
+    chars, index = 0, 0
+    while index < len(units) - n + 1:
+        gram = "".join(units[index : index + n])
+        if gram in seen:
+            chars += len(gram)
+            index += n
+        else:
+            seen.add(gram)
+            index += 1
+    return chars
+
+
+def char_stats(text: str) -> NgramStats:
+    return NgramStats(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+
+
+def word_stats(words: list[str]) -> NgramStats:
+    codes: dict[str, int] = {}
+    points = np.array([codes.setdefault(w, len(codes)) for w in words], dtype=np.uint32)
+    return NgramStats(points, np.array([len(w) for w in words]))
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_top_ngram_chars_on_characters_match_datatrove(n: int) -> None:
+    expected = top_ngram_chars(list(DIALOGUE), n)
+    assert char_stats(DIALOGUE).top_ngram_chars(n, 0) == (expected or None)
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 9, 10])
+def test_duplicate_ngram_chars_on_characters_match_datatrove(n: int) -> None:
+    expected = duplicate_ngram_chars(list(DIALOGUE), n)
+    assert char_stats(DIALOGUE).duplicate_ngram_chars(n, 0) == (expected or None)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_top_ngram_chars_on_words_match_datatrove(n: int) -> None:
+    assert word_stats(WORDS).top_ngram_chars(n, 0) == (top_ngram_chars(WORDS, n) or None)
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 9, 10])
+def test_duplicate_ngram_chars_on_words_match_datatrove(n: int) -> None:
+    expected = duplicate_ngram_chars(WORDS, n)
+    assert word_stats(WORDS).duplicate_ngram_chars(n, 0) == (expected or None)
+
+
+def test_a_measure_at_or_under_its_limit_is_none() -> None:
+    stats = char_stats(DIALOGUE)
+    exact = duplicate_ngram_chars(list(DIALOGUE), 5)
+    assert stats.duplicate_ngram_chars(5, exact) is None
+    assert stats.duplicate_ngram_chars(5, exact - 1) == exact
+
+
+def test_a_text_without_repeats_has_no_top_ngram() -> None:
+    assert char_stats("患者无发热咳嗽").top_ngram_chars(2, 0) is None
+
+
+def test_ngram_sizes_can_be_measured_in_any_order() -> None:
+    stats = char_stats(DIALOGUE)
+    measured = [stats.duplicate_ngram_chars(n, 0) for n in (10, 6, 8, 5)]
+    assert measured == [None, 24, 16, 35]
+
+
+def test_decisions_at_the_fineweb2_limits_match_datatrove_on_real_dialogues() -> None:
+    records = json.loads(real_file("zhongjing/CMtMedQA_test.json").read_text(encoding="utf-8"))
+    limits = RepetitionFilterConfig()
+    for record in records[:300]:
+        turns = [text for pair in record.get("history", []) for text in pair]
+        turns += [record.get("instruction") or record["instruct"], record["output"]]
+        units = [c for c in "".join(turns) if not c.isspace()]
+        stats = char_stats("".join(units))
+        for n, fraction in limits.top_ngram_fractions.items():
+            expected = top_ngram_chars(units, n)
+            limit = fraction * len(units)
+            assert stats.top_ngram_chars(n, limit) == (expected if expected > limit else None)
+        for n, fraction in limits.dup_ngram_fractions.items():
+            expected = duplicate_ngram_chars(units, n)
+            limit = fraction * len(units)
+            assert stats.duplicate_ngram_chars(n, limit) == (expected if expected > limit else None)
