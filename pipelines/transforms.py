@@ -8,7 +8,7 @@ without Beam. Every record a stage drops leaves it as a reject row with its reas
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -64,6 +64,14 @@ def _file_digest(path: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def _read_or_quarantine(path: str, source: SourceConfig) -> Iterator[SourceRecord | Unreadable]:
+    """The file's records; a file that fails to read part-way ends in one Unreadable."""
+    try:
+        yield from read_file(path, source)
+    except OSError as exc:
+        yield Unreadable(path, None, "unreadable_file", type(exc).__name__)
+
+
 class _ReadFile(CountingDoFn):
     def __init__(self, sources: list[SourceConfig]) -> None:
         self._sources = {s.name: s for s in sources}
@@ -72,11 +80,7 @@ class _ReadFile(CountingDoFn):
         source_name, path = element
         source = self._sources[source_name]
         records = quarantined = 0
-        try:
-            items: Iterable[SourceRecord | Unreadable] = list(read_file(path, source))
-        except OSError as exc:
-            items = [Unreadable(path, None, "unreadable_file", type(exc).__name__)]
-        for item in items:
+        for item in _read_or_quarantine(path, source):
             records += 1
             self.count(source_name, "records_read")
             if isinstance(item, Unreadable):
