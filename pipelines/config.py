@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from pipelines.deid.config import DeidConfig
 from pipelines.errors import ConfigError
 from pipelines.filters.config import FiltersConfig
 from pipelines.normalize import NormalizeConfig
@@ -149,6 +150,7 @@ class CorpusConfig:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     filters: FiltersConfig = field(default_factory=FiltersConfig)
+    deid: DeidConfig = field(default_factory=DeidConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 

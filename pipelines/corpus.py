@@ -25,8 +25,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines import manifest as manifest_lib
 from pipelines.config import CorpusConfig
-from pipelines.counting import STATS
+from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.exact import ExactDedup
+from pipelines.deid import load_secret
 from pipelines.errors import MedloomError, ValidationFailed
 from pipelines.readers import resolve_inputs
 from pipelines.sinks import OUTPUTS, WriteDataset
@@ -35,8 +36,11 @@ from pipelines.transforms import (
     QUARANTINED,
     REJECTED,
     ApplyFilters,
+    Chunk,
     CountLengths,
-    NormaliseAndChunk,
+    Deidentify,
+    GuardLeaks,
+    Normalise,
     ReadSources,
 )
 from schemas import PRETRAIN_DOCUMENT, QUARANTINE, REJECT
@@ -137,22 +141,38 @@ def build_pipeline(
     files: list[tuple[str, str]],
     output_dir: str,
     shards: int,
+    secret: bytes | None,
 ) -> None:
-    """Add the corpus pipeline's transforms to ``pipeline``."""
+    """Add the corpus pipeline's transforms to ``pipeline``.
+
+    ``secret`` keys the de-identification surrogates; None when it is disabled.
+    """
     excerpt_chars = config.output.excerpt_chars
-    # Before de-identification exists in a run, rejects carry no excerpt of the text.
-    with_excerpt = False
+    # Rejects show an excerpt only of text that has been de-identified.
+    with_excerpt = config.deid.enabled
     priorities = {s.name: s.priority for s in config.sources}
 
     read = pipeline | "Read" >> ReadSources(files, config.sources)
-    documents = read.records | "Normalise" >> NormaliseAndChunk(config)
+    records = read.records | "Normalise" >> Normalise(config.normalize)
+    stats = [read[STATS]]
+    if config.deid.enabled:
+        assert secret is not None
+        deidentified = records | "Deidentify" >> Deidentify(config.deid, secret)
+        records = deidentified.records
+        stats.append(deidentified[STATS])
+    documents = records | "Chunk" >> Chunk(config)
     filtered = documents.documents | "Filter" >> ApplyFilters(config, with_excerpt)
     kept = filtered.kept
     rejects = [filtered[REJECTED]]
+    stats += [documents[STATS], filtered[STATS]]
     if config.dedup.exact:
         deduped = kept | "ExactDedup" >> ExactDedup(priorities, excerpt_chars, with_excerpt)
         kept = deduped.kept
         rejects.append(deduped[REJECTED])
+    guarded = kept | "LeakGate" >> GuardLeaks(secret)
+    kept = guarded.clean
+    rejects.append(guarded[REJECTED])
+    stats.append(guarded[STATS])
 
     written = kept | "WritePretrain" >> WriteDataset(
         PRETRAIN_DOCUMENT,
@@ -184,15 +204,8 @@ def build_pipeline(
     )
     lengths_after = kept | "LengthsAfter" >> CountLengths("length_after")
 
-    stats = (
-        (
-            read[STATS],
-            documents[STATS],
-            filtered[STATS],
-            written[STATS],
-            rejected[STATS],
-            lengths_after,
-        )
+    summed = (
+        (*stats, written[STATS], rejected[STATS], lengths_after)
         | "AllStats" >> beam.Flatten()
         | "SumStats" >> beam.CombinePerKey(sum)
         | "ListStats" >> beam.combiners.ToList()
@@ -209,11 +222,20 @@ def build_pipeline(
         | "WriteStats"
         >> beam.ParDo(
             _WriteStats(FileSystems.join(output_dir, STATS_FILE)),
-            beam.pvalue.AsSingleton(stats),
+            beam.pvalue.AsSingleton(summed),
             beam.pvalue.AsSingleton(inputs),
             beam.pvalue.AsSingleton(outputs),
         )
     )
+
+
+def _prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
+    """Counts of every run-wide metric under ``prefix``, keyed by the rest of its name."""
+    return {
+        metric.removeprefix(prefix): n
+        for (source, metric), n in sorted(stats.items())
+        if source == ALL_SOURCES and metric.startswith(prefix)
+    }
 
 
 def _relative(path: str, output_dir: str) -> str:
@@ -252,7 +274,13 @@ def assemble_manifest(
         "config": config.to_dict(),
         "libraries": manifest_lib.library_versions(),
         "inputs": payload["inputs"],
-        "stages": ["read", "normalise", "filter", "exact_dedup", "write"],
+        "stages": ["read", "normalise", "deid", "filter", "exact_dedup", "leak_gate", "write"],
+        "deid": {
+            "enabled": config.deid.enabled,
+            "mode": config.deid.mode,
+            "categories": _prefixed(stats, "deid/"),
+            "leak_gate": {"mode": config.deid.leak_gate, "found": _prefixed(stats, "leak_gate/")},
+        },
         "shards": shards,
         "counts": counts,
         "totals": manifest_lib.totals(counts),
@@ -283,6 +311,7 @@ def run_corpus(
     if not remote:
         output_dir = str(Path(output_dir).resolve())
     planned = plan_inputs(config)
+    secret = load_secret(config.deid) if config.deid.enabled else None
     shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
     options = PipelineOptions(beam_args or [])
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
@@ -294,7 +323,7 @@ def run_corpus(
     )
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, planned.files, output_dir, shards)
+    build_pipeline(pipeline, config, planned.files, output_dir, shards, secret)
     result = pipeline.run()
     if options.view_as(TestOptions).dry_run:
         say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
@@ -308,6 +337,13 @@ def run_corpus(
     manifest_path = FileSystems.join(output_dir, "manifest.json")
     write_text(manifest_path, manifest_lib.dumps(manifest))
     manifest_lib.check_accounting(manifest["counts"])
+    leaks = manifest["deid"]["leak_gate"]["found"]
+    if leaks and config.deid.leak_gate == "fail":
+        found = ", ".join(f"{category}={n}" for category, n in leaks.items())
+        raise MedloomError(
+            f"the leak gate found direct identifiers ({found}); the documents holding them"
+            " were not written (rejects/ names them, stage leak_gate)"
+        )
     if remote:
         say(
             "medloom: counts add up; copy the output locally to run `medloom validate` and"

@@ -14,7 +14,9 @@ Rules, in the order they run:
   that ``t2s`` converts on its own. Simplified text is left alone, which is faster and also
   safer: ``t2s`` phrase rules rewrite some simplified phrases (``打坏`` → ``打坯``).
 * Whitespace: ``\\r\\n`` and ``\\r`` become ``\\n``; inside a line, runs of spaces and tabs become
-  one space and a space between two CJK characters is dropped; spaces at both ends of a line
+  one space and a single space between two CJK characters is dropped (extraction noise:
+  ``发热 三天``), while a run of spaces, a tab or an ideographic space there separates fields
+  (``姓名：张三　性别：男``) and stays as one space; spaces at both ends of a line
   are stripped (a Chinese paragraph indent ``　　`` is layout, not content); three or more line
   breaks become one blank line. Markdown heading lines (``# 第一章 绪论``) keep their spaces.
 """
@@ -50,7 +52,10 @@ _INLINE_TAG = re.compile(
 _TRANSLATION = {
     **dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]),
     **dict.fromkeys([0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]),
-    **dict.fromkeys([0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000], " "),
+    **dict.fromkeys([0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F], " "),
+    # A field separator in records (姓名：张三　性别：男): a tab, so it is not taken for a
+    # stray space between two Chinese characters, and then a single space.
+    0x3000: "\t",
     0x2028: "\n",
     0x2029: "\n",
     **{
@@ -112,8 +117,8 @@ def _strip_html(text: str) -> str:
 
 
 def _normalize_spaces(text: str) -> str:
-    text = _SPACE_RUN.sub(" ", text)
     text = _SPACE_BETWEEN_CJK.sub("", text)
+    text = _SPACE_RUN.sub(" ", text)
     return _SPACE_AT_LINE_EDGE.sub("", text)
 
 

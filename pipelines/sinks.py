@@ -8,7 +8,6 @@ written to a temporary name and renamed, so a retried bundle never leaves half a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -18,14 +17,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.counting import CountingDoFn
+from pipelines.hashing import stable_hash
 from schemas import SchemaSpec
 
 OUTPUTS = "outputs"
-
-
-def stable_hash(value: str) -> int:
-    """A 64-bit hash of ``value`` that is the same in every process and run."""
-    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def shard_path(directory: str, shard: int) -> str:

@@ -8,7 +8,9 @@ without Beam. Every record a stage drops leaves it as a reject row with its reas
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
@@ -17,7 +19,9 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.chunking import split_document
 from pipelines.config import CorpusConfig, SourceConfig
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, length_bucket
-from pipelines.normalize import normalize_text
+from pipelines.deid import DeidConfig, Deidentifier, LeakGate
+from pipelines.hashing import document_id, text_key
+from pipelines.normalize import NormalizeConfig, normalize_text
 from pipelines.readers import read_file
 from pipelines.records import SourceRecord, Unreadable
 
@@ -26,12 +30,6 @@ REJECTED = "rejected"
 INPUTS = "inputs"
 
 Document = dict[str, Any]
-
-
-def document_id(source: str, source_record_id: str, chunk_index: int) -> str:
-    """A stable id for a document: the same record and chunk always get the same id."""
-    key = f"{source}\x1f{source_record_id}\x1f{chunk_index}"
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()
 
 
 def reject(
@@ -132,17 +130,75 @@ class ReadSources(beam.PTransform):
         )
 
 
-class _NormaliseAndChunk(CountingDoFn):
-    def __init__(self, config: CorpusConfig) -> None:
+class _Normalise(beam.DoFn):
+    def __init__(self, config: NormalizeConfig) -> None:
         self._config = config
+
+    def process(self, element: tuple[str, SourceRecord]) -> Iterator[tuple[str, SourceRecord]]:
+        source, record = element
+        title = normalize_text(record.title, self._config) if record.title else None
+        yield source, replace(record, text=normalize_text(record.text, self._config), title=title)
+
+
+class Normalise(beam.PTransform):
+    """Unicode, script, whitespace and HTML normalisation of each record's text and title."""
+
+    def __init__(self, config: NormalizeConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return records | "Normalise" >> beam.ParDo(_Normalise(self._config))
+
+
+class _Deidentify(CountingDoFn):
+    def __init__(self, config: DeidConfig, secret: bytes) -> None:
+        self._config = config
+        self._secret = secret
+
+    def setup(self) -> None:
+        self._engine = Deidentifier(self._config, self._secret)
+
+    def process(self, element: tuple[str, SourceRecord]) -> Iterator[Any]:
+        source, record = element
+        # Keyed on the content, so identical records get identical surrogates and date
+        # shifts and stay duplicates of each other.
+        doc_key = text_key(record.text)
+        text, counts = self._engine.apply(record.text, doc_key)
+        title = record.title
+        if title:
+            title, title_counts = self._engine.apply(title, doc_key)
+            counts = dict(Counter(counts) + Counter(title_counts))
+        for category, n in counts.items():
+            self.count(ALL_SOURCES, f"deid/{category}", n)
+        yield source, replace(record, text=text, title=title)
+
+
+class Deidentify(beam.PTransform):
+    """Replace personal identifiers in text and title before any later stage sees them."""
+
+    def __init__(self, config: DeidConfig, secret: bytes) -> None:
+        super().__init__()
+        self._config = config
+        self._secret = secret
+
+    def expand(self, records: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return records | "Deidentify" >> beam.ParDo(
+            _Deidentify(self._config, self._secret)
+        ).with_outputs(STATS, main="records")
+
+
+class _Chunk(CountingDoFn):
+    def __init__(self, config: CorpusConfig) -> None:
+        self._chunking = config.chunking
         self._kinds = {s.name: s.kind for s in config.sources}
 
     def process(self, element: tuple[str, SourceRecord]) -> Iterator[Any]:
         source, record = element
-        normalise, chunking = self._config.normalize, self._config.chunking
-        text = normalize_text(record.text, normalise)
-        title = normalize_text(record.title, normalise) if record.title else None
-        chunks = split_document(text, record.heading_path, chunking.max_chars, chunking.min_chars)
+        chunking = self._chunking
+        chunks = split_document(
+            record.text, record.heading_path, chunking.max_chars, chunking.min_chars
+        )
         for index, chunk in enumerate(chunks):
             self.count(source, "documents")
             self.count(ALL_SOURCES, f"length_before/{length_bucket(len(chunk.text))}")
@@ -154,24 +210,24 @@ class _NormaliseAndChunk(CountingDoFn):
                 "kind": self._kinds[source],
                 "language": "und",
                 "length": len(chunk.text),
-                "title": title,
+                "title": record.title,
                 "heading_path": list(chunk.heading_path),
                 "chunk_index": index,
                 "chunk_count": len(chunks),
             }
 
 
-class NormaliseAndChunk(beam.PTransform):
-    """SourceRecords → documents: normalised text split into pieces of bounded length."""
+class Chunk(beam.PTransform):
+    """Records → documents: text split into pieces of bounded length at section breaks."""
 
     def __init__(self, config: CorpusConfig) -> None:
         super().__init__()
         self._config = config
 
     def expand(self, records: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return records | "NormaliseAndChunk" >> beam.ParDo(
-            _NormaliseAndChunk(self._config)
-        ).with_outputs(STATS, main="documents")
+        return records | "Chunk" >> beam.ParDo(_Chunk(self._config)).with_outputs(
+            STATS, main="documents"
+        )
 
 
 class _ApplyFilters(CountingDoFn):
@@ -219,6 +275,39 @@ class ApplyFilters(beam.PTransform):
         return documents | "Filter" >> beam.ParDo(
             _ApplyFilters(self._config, self._with_excerpt)
         ).with_outputs(REJECTED, STATS, main="kept")
+
+
+class _LeakGate(CountingDoFn):
+    def __init__(self, secret: bytes | None) -> None:
+        self._secret = secret
+
+    def setup(self) -> None:
+        self._gate = LeakGate(self._secret)
+
+    def process(self, document: Document) -> Iterator[Any]:
+        found = self._gate.scan(document["text"])
+        if not found:
+            yield document
+            return
+        for category, n in found.items():
+            self.count(ALL_SOURCES, f"leak_gate/{category}", n)
+        detail = ", ".join(f"{category}={n}" for category, n in sorted(found.items()))
+        yield beam.pvalue.TaggedOutput(
+            REJECTED, reject(document, "leak_gate", "direct_identifier", detail, 0, False)
+        )
+
+
+class GuardLeaks(beam.PTransform):
+    """The last scan before writing: a document with a direct identifier is held back."""
+
+    def __init__(self, secret: bytes | None) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def expand(self, documents: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return documents | "ScanForLeaks" >> beam.ParDo(_LeakGate(self._secret)).with_outputs(
+            REJECTED, STATS, main="clean"
+        )
 
 
 class CountLengths(beam.PTransform):

@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def deid_secret() -> Iterator[str]:
+    """The run secret that keys de-identification surrogates, as a user exports it."""
+    secret = "medloom-tests-0123456789abcdef"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDLOOM_DEID_SECRET", secret)
+        yield secret
+
+
 def real_file(relative: str) -> Path:
     """A file of ../shared/data/real; the test is skipped when the folder is absent."""
     path = REAL_DATA / relative

@@ -106,3 +106,16 @@ def test_run_prints_where_the_outputs_are(
     assert "1 records read, 0 quarantined; 1 documents, 1 written, 0 rejected" in printed
     assert f"pretraining dataset: {out / 'pretrain'}" in printed
     assert main(["validate", str(out)]) == 0
+
+
+def test_missing_deid_secret_is_one_line_saying_how_to_set_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEDLOOM_DEID_SECRET")
+    (tmp_path / "drugs.jsonl").write_text(GOOD_ENTRY, encoding="utf-8")
+    config = write_config(tmp_path, "sources:\n  - {name: drugs, path: drugs.jsonl}\n")
+    code, err = run_cli(["run", str(config), "--output", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert err.startswith("medloom: error: no de-identification secret: set MEDLOOM_DEID_SECRET")
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()

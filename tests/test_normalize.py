@@ -55,6 +55,11 @@ def test_no_space_is_kept_between_two_cjk_characters() -> None:
     assert normalize_text(text, DEFAULT) == "发热三天，服用阿莫西林 500 mg"
 
 
+def test_ideographic_space_between_record_fields_stays_a_separator() -> None:
+    text = "姓名：欧阳建国\u3000性别：男  年龄：45岁"
+    assert normalize_text(text, DEFAULT) == "姓名：欧阳建国 性别：男 年龄：45岁"
+
+
 def test_chinese_paragraph_indent_is_removed() -> None:
     assert normalize_text("\u3000\u3000高血压是常见病。", DEFAULT) == "高血压是常见病。"
 

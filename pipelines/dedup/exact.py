@@ -7,13 +7,12 @@ number of workers keeps the same copy.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 
-from pipelines.sinks import stable_hash
+from pipelines.hashing import stable_hash, text_key
 from pipelines.transforms import REJECTED, Document, reject
 
 
@@ -45,12 +44,6 @@ class _KeepOnePerText(beam.DoFn):
                     self._with_excerpt,
                 ),
             )
-
-
-def text_key(text: str) -> str:
-    """The exact-duplicate key of a normalised text: whitespace does not tell copies apart."""
-    folded = "".join(text.split())
-    return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
 
 
 class ExactDedup(beam.PTransform):

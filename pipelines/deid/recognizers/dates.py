@@ -1,0 +1,190 @@
+"""Dates (with their times) and ages over 89.
+
+HIPAA's Safe Harbor list (45 CFR 164.514(b)(2)(i)(C)) is the source of both rules: every
+element of a date more precise than the year is an identifier, and so is an age over 89.
+A year alone (2023年) is therefore left as it is, and so are ages of 89 and under.
+Formats: YYYY年M月D日, YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD (full-width too), YYYY年M月,
+M月D日 (or 号), D/M/YYYY, Chinese numerals (二〇二三年三月五日), English month names, each
+optionally followed by a time (14:30, 14时30分, 上午9点).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipelines.deid.recognizers import DIGIT, Recognizer, Shape, TriggerHandler
+from pipelines.deid.spans import AGE, CHECKED, DATE, LABELLED, Candidate
+
+_TIME = (
+    r"(?:(?:\s{0,2}|T)(?:上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜间)?\s{0,2}"
+    r"(?:\d{1,2}\s?[:：]\s?\d{2}(?:\s?[:：]\s?\d{2}(?:\.\d+)?)?"
+    r"|\d{1,2}\s?[时点](?:\s?\d{1,2}\s?分(?:\s?\d{1,2}\s?秒)?|半)?))?"
+)
+_CN_DIGIT = "〇零一二三四五六七八九"
+_CN_NUMBER = "一二三四五六七八九十"
+_MONTHS_EN = (
+    "Jan|January|Feb|February|Mar|March|Apr|April|May|Jun|June|Jul|July|Aug|August"
+    "|Sep|Sept|September|Oct|October|Nov|November|Dec|December"
+)
+
+
+@dataclass(frozen=True)
+class DateParts:
+    """A date as written: the numbers, and where each sits in the text of the span."""
+
+    year: int | None
+    month: int
+    day: int | None
+    # (start, end) offsets inside the span text of each number, to rewrite them in place.
+    year_at: tuple[int, int] | None
+    month_at: tuple[int, int]
+    day_at: tuple[int, int] | None
+
+
+_NUMERIC_DATE = re.compile(
+    r"(?P<y>\d{4})\s{0,2}(?:(?P<s>[-/.．－／])\s{0,2}(?P<m>\d{1,2})\s{0,2}(?P=s)\s{0,2}(?P<d>\d{1,2})"
+    r"|年\s{0,2}(?P<m2>\d{1,2})\s{0,2}月(?:\s{0,2}(?P<d2>\d{1,2})\s{0,2}[日号]?)?)"
+    r"|(?P<m3>\d{1,2})\s{0,2}月\s{0,2}(?P<d3>\d{1,2})\s{0,2}[日号]"
+    r"|(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})"
+)
+
+
+def parse_date(value: str) -> DateParts | None:
+    """The numeric parts of a date span (Arabic digits only), or None for other spellings."""
+    match = _NUMERIC_DATE.match(value.translate(_FOLD))
+    if not match:
+        return None
+    g = match.group
+    if g("y4"):
+        return DateParts(
+            int(g("y4")), int(g("m4")), int(g("d4")), match.span("y4"), match.span("m4"),
+            match.span("d4"),
+        )  # fmt: skip
+    if g("m3"):
+        return DateParts(None, int(g("m3")), int(g("d3")), None, match.span("m3"), match.span("d3"))
+    month_key = "m" if g("m") else "m2"
+    day_key = "d" if g("d") else ("d2" if g("d2") else None)
+    return DateParts(
+        int(g("y")),
+        int(g(month_key)),
+        int(g(day_key)) if day_key else None,
+        match.span("y"),
+        match.span(month_key),
+        match.span(day_key) if day_key else None,
+    )
+
+
+_FOLD = str.maketrans("０１２３４５６７８９：－／．", "0123456789:-/.")
+
+
+class DateRecognizer(Recognizer):
+    """DATE and AGE (over 89)."""
+
+    def __init__(self) -> None:
+        self._month_before = re.compile(f"(?<![A-Za-z])(?:{_MONTHS_EN})\\.?\\s$")
+        self._age_value = re.compile(
+            r"[ \t\u3000]*[:：]?[ \t\u3000]*(?P<n>\d{2,3})"
+            r"(?:\s?(?:周岁|岁|Y|y|yrs?|years))?(?![\d.])"
+        )
+
+    def triggers(self) -> dict[str, TriggerHandler]:
+        return {label: self._labelled_age for label in ("年龄", "年纪", "Age", "AGE", "享年")}
+
+    def shapes(self) -> list[Shape]:
+        day = r"\d{1,2}"
+        separated = "|".join(
+            f"{re.escape(sep)}\\s{{0,2}}{day}\\s{{0,2}}{re.escape(sep)}" for sep in "-/.．－／"
+        )
+        numeric = (
+            r"(?<![.．]\d)(?:\d{3}\s{0,2}(?:(?:" + separated + r")\s{0,2}"
+            + day + r"(?![0-9０-９])(?:\s{0,2}[日号])?|年\s{0,2}" + day + r"\s{0,2}月(?:\s{0,2}"
+            + day + r"\s{0,2}[日号])?)"
+            r"|\d?\s{0,2}月\s{0,2}" + day + r"\s{0,2}[日号]"
+            r"|\d?/\d{1,2}/\d{4}(?![0-9０-９]))" + _TIME
+        )  # fmt: skip
+        months = "[a-z]*\\.?\\s\\d{1,2}(?:st|nd|rd|th)?,?\\s(?:19|20)\\d{2}" + _TIME
+        cn_year = (
+            f"[{_CN_DIGIT}]{{0,3}}年[{_CN_NUMBER}]{{1,2}}月(?:[{_CN_NUMBER}]{{1,3}}[日号])?" + _TIME
+        )
+        cn_day = f"(?<=[{_CN_NUMBER}]月)[{_CN_NUMBER}]{{1,3}}[日号]" + _TIME
+        return [
+            Shape(DIGIT, numeric, self._date),
+            Shape(DIGIT, f"\\d?\\s(?:{_MONTHS_EN})\\.?,?\\s(?:19|20)\\d{{2}}" + _TIME, self._date),
+            Shape(
+                DIGIT,
+                r"(?<![.．]\d)\d{1,2}(?:\.\d)?\s?(?:余|多)?\s?(?:周岁|岁)"
+                r"|\d{1,2}(?:-year-old|\syears?\sold)",
+                self._age,
+            ),
+            # Years from 2000 (二〇二三) and of each decade (一九九〇) have a 〇 or a 零.
+            Shape("〇", cn_year, self._chinese_date),
+            Shape("零", cn_year, self._chinese_date),
+            Shape("月", cn_day, self._chinese_date),
+            Shape("九十", "[一二三四五六七八九]?(?:余|多)?周?岁", self._age),
+            Shape("百", "(?<=一百)[零一二三四五六七八九十]{0,3}(?:余|多)?周?岁", self._age_in_chinese),
+            # March 5, 2023: found from its day, the month read backwards.
+            Shape(DIGIT, r"\d?(?:st|nd|rd|th)?,?\s(?:19|20)\d{2}" + _TIME, self._english_date),
+        ]
+
+    def _date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        value = text[start:end]
+        if not any(c.isascii() and c.isalpha() for c in value):
+            parts = parse_date(value)
+            if not parts or not _valid(parts):
+                return
+        yield Candidate(start, end, DATE, CHECKED)
+
+    def _english_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        month = self._month_before.search(text, max(0, start - 11), start)
+        if month:
+            yield Candidate(month.start(), end, DATE, CHECKED)
+
+    def _chinese_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        begin = start
+        while begin > 0 and text[begin - 1] in _CN_DIGIT + _CN_NUMBER:
+            begin -= 1
+        yield Candidate(begin, end, DATE, CHECKED)
+
+    def _age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if _age_value(text[start:end]) > 89:
+            yield Candidate(start, end, AGE, CHECKED)
+
+    def _labelled_age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        match = self._age_value.match(text, end)
+        if match and int(match.group("n")) > 89:
+            yield Candidate(match.start("n"), match.end(), AGE, LABELLED)
+
+    def _age_in_chinese(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        yield from self._age(text, start - 1, end)
+
+
+def _valid(parts: DateParts) -> bool:
+    if parts.year is not None and not 1900 <= parts.year <= 2099:
+        return False
+    return 1 <= parts.month <= 12 and (parts.day is None or 1 <= parts.day <= 31)
+
+
+def _age_value(value: str) -> int:
+    """The number of years in an age expression, Arabic or Chinese numerals."""
+    digits = re.match(r"\d+", value.translate(_FOLD))
+    if digits:
+        return int(digits.group())
+    return chinese_number(re.sub(r"[余多周岁]", "", value))
+
+
+def chinese_number(value: str) -> int:
+    """九十二 → 92, 一百零二 → 102, 百 → 100: numbers below a thousand."""
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")}
+    total, current = 0, 0
+    for char in value:
+        if char in digits:
+            current = digits[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+    return total + current

@@ -1,0 +1,405 @@
+"""Person names: after labels (姓名：, 患者, 其子), before titles (张先生, 王建国主任), in
+dialogue forms (小陈, 老赵, 周某), before a sex-and-age note (张伟，男，45岁), and every
+further occurrence in the document of a name found once.
+
+A Chinese name is a surname (single or compound: 欧阳, 司马, 诸葛) and a given name of one
+or two characters. Surnames are common characters (高, 方, 常), so a surname alone is
+never evidence: a name needs a context, its given name must use characters that given
+names use, and common words that look like names after 患者 (平素, 高热, 周一) are listed
+as not names. Masked forms (张某某, 王**, 李XX) are not identifiers and are left alone;
+a single 某 after a surname (患者周某) still tells the surname, so it is one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from pipelines.deid.lexicon import COMMON_SURNAMES, COMPOUND_SURNAMES, GIVEN_NAME_CHARS, SURNAMES
+from pipelines.deid.recognizers import LABEL_GAP, Recognizer, Shape, TriggerHandler, char_class
+from pipelines.deid.spans import LABELLED, PERSON, SHAPED, Candidate
+
+# Labels whose value is a name: 姓名：张伟, 主治医师：王建国, 其子李强.
+NAME_LABELS = (
+    "姓名", "患者姓名", "病人姓名", "患儿姓名", "家属姓名", "联系人", "联系人姓名", "紧急联系人",
+    "监护人", "法定代理人", "代理人", "委托人", "授权委托人", "陪同人", "陪护人", "病史陈述者",
+    "陈述者", "供史者", "病史提供者", "签名", "签字", "签名人", "审核", "审核人", "审核者",
+    "复核", "复核人", "核对", "核对人", "检验者", "检验人", "检查者", "报告人", "报告者",
+    "记录者", "记录人", "录入", "录入者", "操作者", "操作人", "术者", "主刀", "助手", "一助",
+    "二助", "麻醉师", "患者", "病人", "患儿", "产妇", "孕妇", "伤者", "患方", "就诊人", "病友",
+    "其子", "其女", "其夫", "其妻", "其父", "其母", "之子", "之女", "儿子", "女儿", "丈夫",
+    "妻子", "爱人", "老伴", "配偶", "父亲", "母亲", "哥哥", "姐姐", "弟弟", "妹妹", "孙子",
+    "孙女", "外孙", "儿媳", "女婿", "家属", "同事", "朋友", "邻居", "室友", "我叫", "名叫",
+    "叫做", "本人", "名字叫", "病员", "其女儿", "其儿子", "其妻子", "其丈夫",
+    "其母亲", "其父亲", "其爱人", "其孙子", "其孙女", "之妻", "之夫", "之父", "之母", "检验",
+    "检查者", "复核者", "三助", "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录",
+)  # fmt: skip
+# Labels that are also common words: a name follows them only after ：, : or a space.
+_FIELD_LABELS = frozenset(
+    ["签名", "签字", "审核", "复核", "核对", "检验", "记录", "录入", "操作者", "操作人", "术者", "主刀", "助手", "一助", "二助", "三助", "麻醉", "麻醉师", "检查者", "报告人", "报告者", "记录者", "记录人", "审核人", "审核者", "复核人", "核对人", "检验者", "检验人", "录入者", "签名人", "医生", "医师", "大夫", "主任", "副主任", "教授", "副教授", "护士", "护士长", "护师", "老师", "院长", "副院长", "科长", "博士", "药师", "技师", "本人", "联系人", "监护人", "代理人", "委托人", "陪同人", "陪护人", "陈述者", "供史者"]
+)
+# Titles after a name (张先生, 王建国主任); the professional ones also label a name after
+# them (主治医师：王建国, 医生王建国).
+PERSONAL_TITLES = (
+    "先生", "女士", "小姐", "太太", "夫人", "阿姨", "叔叔", "伯伯", "大爷", "大妈", "大娘",
+    "大姐", "大哥", "奶奶", "爷爷", "婆婆", "姥姥", "姥爷", "师傅", "同志", "同学", "老板",
+    "姐", "哥", "律师", "警官",
+)  # fmt: skip
+PROFESSIONAL_TITLES = (
+    "医生", "医师", "大夫", "主任", "副主任", "教授", "副教授", "护士", "护士长", "护师",
+    "老师", "院长", "副院长", "科长", "博士", "主任医师", "副主任医师", "主治医师", "主治医生",
+    "住院医师", "住院医生", "主管医生", "主管医师", "经治医师", "管床医生", "管床医师",
+    "上级医师", "接诊医生", "接诊医师", "首诊医生", "送检医生", "申请医生", "申请医师",
+    "开单医生", "报告医师", "报告医生", "审核医师", "记录医师", "检验医师", "操作医师",
+    "麻醉医师", "主刀医生", "责任护士", "医师签名", "医生签名", "护士签名", "患者签名",
+    "家属签名", "药师", "技师",
+)  # fmt: skip
+_LATIN_LABELS = ("Name", "NAME", "Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Prof.")
+
+# Characters that may stand right before a name: function words and verbs of address.
+_BEFORE_NAME = set(
+    "的找问是叫跟和给请被向对谢让与称由经见及同那这位名者人后时诉告约从带陪喊说在于等或为"
+    "把将帮替邀吗呢啊呀吧嗯哦您你我他她们好看挂去到以因当据按遵予嘱示令之即还也都并而又再"
+    "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方"
+)
+# 小/老 + surname + next character that are words, not people.
+_NOT_SHORT_NAMES = frozenset(
+    [
+        "小孙子", "小孙女", "小程序", "小苏打", "老陈醋", "老黄历", "老黄牛", "小黄鸭", "小黄人",
+        "小黄车", "小马驹", "小马甲", "小胡子", "老姜汤", "小熊猫", "老马识", "小王子", "老王八",
+        "小汤圆", "老汤药", "小田鼠", "小钟表", "小丁香", "小杨树", "老杨树", "小夏天", "小余数",
+        "小梁骨", "小林子", "小罗卜", "老周期", "小周期", "小许多", "小叶增", "小叶性", "小叶间",
+        "小叶中", "小叶核", "小叶状", "小叶片", "小白鼠", "小白菜", "老白干", "小白兔", "小孔径",
+        "小孔隙", "小毛病", "老毛病", "小龙虾", "小石子", "小石头", "老方法", "小方法", "小金鱼",
+        "小高峰", "小黄豆", "小钱包", "小任务", "小常识", "老常规", "小文章", "老文件", "小高潮", "小江湖",
+    ]
+)  # fmt: skip
+# What may follow a 小X / 老X name of a rarer surname: punctuation, function words, verbs.
+_AFTER_SHORT_NAME = set(
+    "，。！？、；：,.!?;: \n说啊呀你您的来去是吗呢吧和跟也在今昨又还就都把给让叫问答他她我家同"
+    "这那陪最总刚已早晚对带帮请快别不没要会能可很真好哈哦嗯啦嘛呗哟啥怎为因觉感看做拿吃喝住出进"
+    "过被将以从向等及与或得着了开查复交"
+)
+# Surname-initial words that read like names in these contexts.
+_NOT_NAMES = frozenset(
+    [
+        "周一",
+        "周二",
+        "周三",
+        "周四",
+        "周五",
+        "周六",
+        "周日",
+        "周末",
+        "周岁",
+        "周期",
+        "周围",
+        "周边",
+        "周身",
+        "周天",
+        "高热",
+        "高血",
+        "高压",
+        "高峰",
+        "高达",
+        "高于",
+        "高度",
+        "高龄",
+        "高危",
+        "高发",
+        "常规",
+        "平素",
+        "平时",
+        "平安",
+        "平和",
+        "平静",
+        "明显",
+        "明确",
+        "安静",
+        "安全",
+        "安定",
+        "安康",
+        "全身",
+        "全程",
+        "全部",
+        "金黄",
+        "白天",
+        "方便",
+        "方法",
+        "方案",
+        "于是",
+        "时间",
+        "应该",
+        "应当",
+        "应用",
+        "马上",
+        "曾经",
+        "陈旧",
+        "程度",
+        "宁可",
+        "万一",
+        "向来",
+        "文化",
+        "文明",
+        "江河",
+        "龙眼",
+        "钱财",
+        "石头",
+        "黄色",
+        "白色",
+        "申请",
+        "成功",
+        "成年",
+        "成人",
+        "易感",
+        "易于",
+        "任何",
+        "关于",
+        "关心",
+        "关节",
+        "康复",
+        "华佗",
+        "包括",
+        "包块",
+        "车祸",
+        "连续",
+        "严重",
+        "严格",
+        "单纯",
+        "单位",
+        "单独",
+        "单身",
+        "苏醒",
+        "杜绝",
+        "史上",
+        "贾某",
+        "甘露",
+        "柴胡",
+        "雷同",
+        "林中",
+        "余生",
+        "伍德",
+        "司空",
+        "海水",
+        "海鲜",
+        "谷丙",
+        "谷草",
+        "谷氨",
+        "宁静",
+        "汤药",
+        "姜汁",
+        "毛发",
+        "孔隙",
+        "蒲公",
+        "燕麦",
+        "梅毒",
+        "梅花",
+        "花生",
+        "红花",
+        "牛奶",
+        "马来",
+        "信心",
+        "信任",
+        "师傅",
+        "包子",
+        "明天",
+        "明年",
+        "明晚",
+        "明早",
+        "明日",
+        "万里",
+        "金银",
+        "金刚",
+    ]
+)
+# Surnames outside the commonest that still make 小X / 老X names (小叶, 老于).
+_SHORT_FORM_EXTRA = "高叶金白江于孔方石龙毛武钱万史任常文"
+_MASK_AFTER = set("某*＊XxＸ×○〇□")
+_MOU_TAIL = set("些种个项天日时处一部类位年月段次件样地市县省区院医单公厂村镇")
+
+
+class NameRecognizer(Recognizer):
+    """PERSON."""
+
+    def __init__(self) -> None:
+        self._surnames = frozenset(SURNAMES)
+        self._given = frozenset(GIVEN_NAME_CHARS)
+        compound = "|".join(COMPOUND_SURNAMES)
+        single = char_class(SURNAMES)
+        given = char_class(GIVEN_NAME_CHARS)
+        self._compounds = frozenset(COMPOUND_SURNAMES)
+        # A full name right after a label; the given name is one or two characters.
+        self._value = re.compile(
+            LABEL_GAP + f"(?P<name>(?:{compound}|{single})(?:{given}{{1,2}}|某(?!某)))"
+        )
+        self._latin = re.compile(
+            r"[ \t]*[:：]?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
+        )
+        # Surnames that also begin common words before a title (向医生咨询, 应医生要求).
+        self._title_surnames = self._surnames - set("向于应全常时平和能师帅")
+
+    def triggers(self) -> dict[str, TriggerHandler]:
+        table: dict[str, TriggerHandler] = {}
+        for label in NAME_LABELS:
+            table[label] = self._after_label
+        for title in PERSONAL_TITLES:
+            table[title] = self._before_title
+        for title in PROFESSIONAL_TITLES:
+            table[title] = self._around_title
+        table["某"] = self._mou
+        for sex in "男女":
+            for mark in "，,（(、 ":
+                table[mark + sex] = self._before_sex
+        for label in _LATIN_LABELS:
+            table[label] = self._after_latin_label
+        return table
+
+    def shapes(self) -> list[Shape]:
+        surnames = char_class(COMMON_SURNAMES + _SHORT_FORM_EXTRA)
+        # 小于 is "less than"; 老于 is a person.
+        return [
+            Shape("小", f"(?!于){surnames}", self._short_form),
+            Shape("老", surnames, self._short_form),
+        ]
+
+    def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
+        """Every other occurrence of a full name found once in the document."""
+        names = {
+            text[c.start : c.end]
+            for c in found
+            if c.category == PERSON
+            and c.strength >= LABELLED
+            and self._is_full_name(text[c.start : c.end])
+        }
+        for name in names:
+            at = text.find(name)
+            while at >= 0:
+                yield Candidate(at, at + len(name), PERSON, SHAPED)
+                at = text.find(name, at + len(name))
+
+    def _is_full_name(self, value: str) -> bool:
+        if len(value) < 2 or "某" in value:
+            return False
+        rest = value[2:] if value[:2] in self._compounds else value[1:]
+        return 1 <= len(rest) <= 2 and all(c in self._given for c in rest)
+
+    def _after_label(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        match = self._value.match(text, end)
+        if not match:
+            return
+        name_start, name_end = match.span("name")
+        if name_start == end and text[start:end] in _FIELD_LABELS:
+            # 请医生查明, 辅助手段来: a field label names someone only before a separator.
+            return
+        # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
+        colon = any(c in "：:" for c in text[end:name_start])
+        name_end = self._trim(text, name_start, name_end, colon)
+        if name_end > name_start:
+            yield Candidate(name_start, name_end, PERSON, LABELLED)
+
+    def _trim(self, text: str, start: int, end: int, labelled: bool = False) -> int:
+        """End of the name once masked forms and name-like words are ruled out; start if none."""
+        surname_len = 2 if text[start : start + 2] in self._compounds else 1
+        if end < len(text) and text[end - 1] == "某" and text[end] in _MASK_AFTER:
+            return start
+        if text[start + surname_len : start + surname_len + 1] == "某":
+            return end if end >= len(text) or text[end] not in _MOU_TAIL else start
+        if end < len(text) and text[end] in _MASK_AFTER:
+            return start
+        if labelled:
+            return end
+        while end - start > surname_len:
+            if text[start:end] not in _NOT_NAMES and text[start : start + 2] not in _NOT_NAMES:
+                return end
+            end -= 1
+        return start
+
+    def _before_title(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        name_start = self._name_before(text, start, allow_bare_surname=True)
+        if name_start is not None:
+            yield Candidate(name_start, end, PERSON, LABELLED)
+            if self._is_full_name(text[name_start:start]):
+                # The bare name as well, so that refine() finds it again elsewhere.
+                yield Candidate(name_start, start, PERSON, LABELLED)
+
+    def _around_title(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        yield from self._before_title(text, start, end)
+        yield from self._after_label(text, start, end)
+
+    def _name_before(self, text: str, at: int, allow_bare_surname: bool) -> int | None:
+        """Start of a name that ends at ``at``: full names first, then a bare surname."""
+        for length in (4, 3, 2):
+            begin = at - length
+            if begin < 0:
+                continue
+            candidate = text[begin:at]
+            if self._is_full_name(candidate) and candidate not in _NOT_NAMES:
+                surname = candidate[:2] if candidate[:2] in self._compounds else candidate[0]
+                if (len(surname) == 2 or surname in self._surnames) and _free_before(text, begin):
+                    return begin
+        if not allow_bare_surname:
+            return None
+        if at >= 2 and text[at - 2 : at] in self._compounds and _free_before(text, at - 2):
+            return at - 2
+        if at >= 1 and _free_before(text, at - 1):
+            surname = text[at - 1]
+            if surname in self._title_surnames:
+                return at - 1
+            # 于医生 is a name after 经 or 找, a phrase in 请于医生指导下.
+            if surname in self._surnames and (at < 2 or text[at - 2] in "经找问跟叫谢喊见"):
+                return at - 1
+        return None
+
+    def _short_form(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if text[start : end + 1] in _NOT_SHORT_NAMES or not _free_before(text, start):
+            return
+        after = text[end : end + 1]
+        # The rarer surnames (小白, 小叶) also start words: they need a clear word break.
+        if text[start + 1] in _SHORT_FORM_EXTRA and after and after not in _AFTER_SHORT_NAME:
+            return
+        yield Candidate(start, end, PERSON, LABELLED)
+
+    def _mou(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if end < len(text) and (text[end] in _MASK_AFTER or text[end] in _MOU_TAIL):
+            return
+        if (
+            start >= 2
+            and text[start - 2 : start] in self._compounds
+            and _free_before(text, start - 2)
+        ):
+            yield Candidate(start - 2, end, PERSON, LABELLED)
+        elif start >= 1 and text[start - 1] in self._surnames and _free_before(text, start - 1):
+            yield Candidate(start - 1, end, PERSON, LABELLED)
+
+    def _before_sex(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if end < len(text) and _is_han(text[end]) and text[end] not in "性，,、）) ":
+            return
+        name_start = self._name_before(text, start, allow_bare_surname=False)
+        if name_start is not None:
+            yield Candidate(name_start, start, PERSON, LABELLED)
+
+    def _after_latin_label(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
+            return
+        match = self._latin.match(text, end)
+        if not match:
+            return
+        label = text[start:end]
+        if label.lower() == "name" and not match.group().lstrip(" \t").startswith((":", "：")):
+            return
+        name_start = start if label.endswith(".") or label == "Miss" else match.start("name")
+        yield Candidate(name_start, match.end("name"), PERSON, LABELLED)
+
+
+def _is_han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def _free_before(text: str, at: int) -> bool:
+    """True when the character before ``at`` cannot be the first half of the name's word.
+
+    A doubled character (谢谢医生, 常常) is a word, not a surname after a verb.
+    """
+    if at == 0 or not _is_han(text[at - 1]):
+        return True
+    return text[at - 1] in _BEFORE_NAME and text[at - 1] != text[at]
