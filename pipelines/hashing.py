@@ -16,7 +16,11 @@ def text_key(text: str) -> str:
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def document_id(source: str, source_record_id: str, chunk_index: int) -> str:
-    """A stable id for a document: the same record and chunk always get the same id."""
-    key = f"{source}\x1f{source_record_id}\x1f{chunk_index}"
+def document_id(source: str, source_record_id: str, chunk_index: int, text: str) -> str:
+    """A stable id for a document: the same record, chunk and text always get the same id.
+
+    The text is part of it because sources repeat record ids (two versions of one record):
+    both are kept as distinct documents, and only a true copy shares an id with another.
+    """
+    key = f"{source}\x1f{source_record_id}\x1f{chunk_index}\x1f{text}"
     return hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()

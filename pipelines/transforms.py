@@ -203,7 +203,7 @@ class _Chunk(CountingDoFn):
             self.count(source, "documents")
             self.count(ALL_SOURCES, f"length_before/{length_bucket(len(chunk.text))}")
             yield {
-                "id": document_id(source, record.source_record_id, index),
+                "id": document_id(source, record.source_record_id, index, chunk.text),
                 "text": chunk.text,
                 "source": source,
                 "source_record_id": record.source_record_id,

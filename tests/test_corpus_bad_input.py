@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -76,3 +77,20 @@ def test_a_20_mb_single_line_file_is_chunked_and_accounted_for(tmp_path: Path) -
     assert books["documents"] == books["written"] + sum(books["rejected"].values())
     lengths = pq.read_table(tmp_path / "out" / "pretrain", columns=["length"]).column(0)
     assert max(lengths.to_pylist()) <= 4000
+
+
+def test_repeated_record_ids_keep_both_versions_and_drop_true_copies(tmp_path: Path) -> None:
+    first = {"id": "rec-7", "text": PARAGRAPH}
+    revised = {"id": "rec-7", "text": PARAGRAPH + "戒烟是最重要的干预措施。"}
+    lines = [json.dumps(r, ensure_ascii=False) for r in (first, revised, first)]
+    (tmp_path / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "corpus.yaml"
+    config.write_text(
+        "sources:\n  - {name: records, path: records.jsonl, fields: {text: text, id: id}}\n",
+        encoding="utf-8",
+    )
+    manifest = run_corpus(load_corpus_config(config), str(tmp_path / "out"), say=lambda _: None)
+    assert manifest["counts"]["records"]["written"] == 2
+    assert manifest["counts"]["records"]["rejected"] == {"exact_dedup/duplicate": 1}
+    ids = pq.read_table(tmp_path / "out" / "pretrain", columns=["id"]).column(0).to_pylist()
+    assert len(set(ids)) == 2
