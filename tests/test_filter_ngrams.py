@@ -13,7 +13,7 @@ import pytest
 from conftest import real_file
 
 from pipelines.filters.config import RepetitionFilterConfig
-from pipelines.filters.ngrams import NgramStats
+from pipelines.filters.ngrams import NgramStats, open_measures
 
 DIALOGUE = (
     "医生，我孩子需要打乙肝疫苗，注射疫苗的时候有什么需要注意的吗？"
@@ -113,3 +113,53 @@ def test_decisions_at_the_fineweb2_limits_match_datatrove_on_real_dialogues() ->
             expected = duplicate_ngram_chars(units, n)
             limit = fraction * len(units)
             assert stats.duplicate_ngram_chars(n, limit) == (expected if expected > limit else None)
+
+
+# The cheap bounds: a measure they leave closed is None; an open one is computed exactly.
+# 50 characters, one repeated 5-gram (反复头痛三): a greedy 5-gram count of 5.
+ONE_REPEAT = (
+    "患者男性，四十二岁，反复头痛三天伴恶心呕吐，无发热。"
+    "查体血压偏高，建议复查血压并完善检查；反复头痛三"
+)
+
+
+def test_open_measures_leave_nothing_open_on_a_text_without_repeats() -> None:
+    limits = RepetitionFilterConfig()
+    top = [(n, f * 12) for n, f in limits.top_ngram_fractions.items()]
+    duplicate = [(n, f * 12) for n, f in limits.dup_ngram_fractions.items()]
+    assert open_measures("患者无发热咳嗽，血压正常", top, duplicate) == (set(), set())
+
+
+def test_a_repeated_5gram_at_its_limit_is_closed_and_just_under_it_open() -> None:
+    assert duplicate_ngram_chars(list(ONE_REPEAT), 5) == 5
+    assert open_measures(ONE_REPEAT, [], [(5, 5.0)]) == (set(), set())
+    assert open_measures(ONE_REPEAT, [], [(5, 4.99)]) == (set(), {5})
+
+
+def test_a_top_bigram_at_its_limit_is_closed_and_just_under_it_open() -> None:
+    text = "头痛头痛头痛患者无发热咳嗽恶心"  # 头痛 3 times: 6 characters
+    assert open_measures(text, [(2, 6.0)], []) == (set(), set())
+    assert open_measures(text, [(2, 5.9)], []) == ({2}, set())
+
+
+def test_astral_characters_are_bounded_on_code_points() -> None:
+    text = "𠮷野家的牛肉饭很好吃，𠮷野家"  # 𠮷野家 twice: a greedy 3-gram count of 3
+    assert open_measures(text, [], [(3, 3.0)]) == (set(), set())
+    assert open_measures(text, [], [(3, 2.9)]) == (set(), {3})
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1])
+def test_measures_left_closed_are_within_their_limits_on_real_dialogues(scale: float) -> None:
+    records = json.loads(real_file("zhongjing/CMtMedQA_test.json").read_text(encoding="utf-8"))
+    limits = RepetitionFilterConfig()
+    for record in records[:300]:
+        turns = [text for pair in record.get("history", []) for text in pair]
+        turns += [record.get("instruction") or record["instruct"], record["output"]]
+        units = [c for c in "".join(turns) if not c.isspace()]
+        top = [(n, f * scale * len(units)) for n, f in limits.top_ngram_fractions.items()]
+        duplicate = [(n, f * scale * len(units)) for n, f in limits.dup_ngram_fractions.items()]
+        top_open, duplicate_open = open_measures("".join(units), top, duplicate)
+        for n, limit in top:
+            assert n in top_open or top_ngram_chars(units, n) <= limit
+        for n, limit in duplicate:
+            assert n in duplicate_open or duplicate_ngram_chars(units, n) <= limit

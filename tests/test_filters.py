@@ -250,6 +250,17 @@ def test_a_sentence_said_three_times_is_dropped_as_dup_5gram_fraction() -> None:
     assert (outcome.reason, outcome.detail) == ("dup_5gram_fraction", "0.211 > 0.198")
 
 
+def test_a_repeated_5gram_exactly_at_its_limit_is_kept_and_over_it_dropped() -> None:
+    # 50 characters, 反复头痛三 twice: a duplicate 5-gram fraction of 5 / 50 = 0.1.
+    text = (
+        "患者男性，四十二岁，反复头痛三天伴恶心呕吐，无发热。"
+        "查体血压偏高，建议复查血压并完善检查；反复头痛三"
+    )
+    assert only("repetition", dup_ngram_fractions={5: 0.1}).run(text) == kept(text)
+    outcome = only("repetition", dup_ngram_fractions={5: 0.098}).run(text)
+    assert (outcome.reason, outcome.detail) == ("dup_5gram_fraction", "0.100 > 0.098")
+
+
 def test_repetition_on_jieba_words_measures_word_ngrams() -> None:
     text = "建议多喝水，注意休息，按时服药。" * 3 + ANSWER
     outcome = only("repetition", unit="word").run(text)

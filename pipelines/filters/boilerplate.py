@@ -49,8 +49,9 @@ MIN_URL_SHARE = 0.5
 
 _PHRASE = re.compile("|".join(map(re.escape, PHRASES)), re.I)
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", re.I)
-# Substring tests (1 µs a phrase per 1,000 characters) are 3 times faster than one ``re``
-# alternation; ASCII phrases are looked for by a case-free part of them.
+# A text without any of these holds no boilerplate line: ASCII phrases are looked for by a
+# case-free part of them. One case-sensitive alternation finds them 2 to 4 times faster than
+# a substring test each (the case-insensitive ``_PHRASE`` is slower than either).
 _MARKERS = (
     *(phrase for phrase in PHRASES if not phrase.isascii()),
     "opyright",
@@ -60,6 +61,7 @@ _MARKERS = (
     "://",
     "www.",
 )
+_MARKER = re.compile("|".join(map(re.escape, _MARKERS)))
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -81,7 +83,7 @@ class BoilerplateFilter(QualityFilter):
         return ["mostly_boilerplate"]
 
     def apply(self, document: FilterDocument) -> Drop | None:
-        if not any(map(document.text.__contains__, _MARKERS)):
+        if not _MARKER.search(document.text):
             return None
         lines = document.text.split("\n")
         kept = [line for line in lines if not is_boilerplate(line)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -40,35 +39,47 @@ class FilterDocument:
 
     text: str
     edits: dict[str, int] = field(default_factory=dict)
+    # Plain attributes, not ``cached_property`` (whose lock costs microseconds per access).
+    _codepoints: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _classes: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _class_counts: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _language: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def edit(self, text: str, edit: str, count: int) -> None:
         """Replace the text (``count`` changes of kind ``edit``); statistics are recomputed."""
         self.text = text
         self.edits[edit] = self.edits.get(edit, 0) + count
-        for name in ("codepoints", "classes", "class_counts", "language"):
-            self.__dict__.pop(name, None)
+        self._codepoints = self._classes = self._class_counts = self._language = None
 
-    @cached_property
+    @property
     def codepoints(self) -> np.ndarray:
-        return codepoints(self.text)
+        if self._codepoints is None:
+            self._codepoints = codepoints(self.text)
+        return self._codepoints
 
-    @cached_property
+    @property
     def classes(self) -> np.ndarray:
         """The :class:`CharClass` of each character."""
-        return char_classes(self.text, self.codepoints)
+        if self._classes is None:
+            self._classes = char_classes(self.text, self.codepoints)
+        return self._classes
 
-    @cached_property
+    @property
     def class_counts(self) -> list[int]:
         """How many characters of each :class:`CharClass` the text holds."""
-        return np.bincount(self.classes, minlength=len(CharClass)).tolist()
+        if self._class_counts is None:
+            self._class_counts = np.bincount(self.classes, minlength=len(CharClass)).tolist()
+        return self._class_counts
 
     @property
     def non_space_chars(self) -> int:
         return len(self.text) - self.class_counts[CharClass.SPACE]
 
-    @cached_property
+    @property
     def language(self) -> str:
-        return language_by_script(self.text, self.class_counts)
+        if self._language is None:
+            self._language = language_by_script(self.text, self.class_counts)
+        return self._language
 
 
 class QualityFilter(ABC):

@@ -15,17 +15,196 @@ bound exceeds the caller's limit, which ordinary text rarely does. The bounds ho
 hash collisions can only merge n-grams (counts grow) and because a repeated n-gram also
 repeats its prefix (bounds carry from n-1 to n). Hence the API: each measure is returned
 exactly when it exceeds ``limit``, otherwise None.
+
+On a short text (a few hundred characters) those passes cost more in numpy's fixed per-call
+costs than in work. :func:`open_measures` first tries a proof, in a handful of numpy calls,
+that no measure exceeds its limit: the most frequent bigram bounds every top n-gram count, and
+the union of the n-grams at positions repeating an earlier n-gram bounds the greedy count.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from functools import cached_property
+from collections.abc import Sequence
+from functools import cache, cached_property
 
 import numpy as np
 
 # An odd 64-bit multiplier (2^64 / golden ratio); arithmetic wraps modulo 2^64.
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+# Above this many characters the cheap bounds rarely hold and only add to the exact measures
+# (concatenated medical QA answers: the bounds save 25% at 1,000 characters, cost 5% at 3,000).
+BOUNDS_MAX_UNITS = 2000
+# Above this many positions repeating an n-gram, the Python union costs more than it saves.
+_MAX_REPEATS = 64
+# Positions for sort keys, sliced rather than made for each short text.
+_POSITIONS = np.arange(1 << 14, dtype=np.uint64)
+# A second odd multiplier, for the code that follows an exact 4-gram key.
+_SECOND_MULTIPLIER = 0xC2B2AE3D27D4EB4F
+
+
+def open_measures(
+    units: str,
+    top_limits: Sequence[tuple[int, float]],
+    duplicate_limits: Sequence[tuple[int, float]],
+) -> tuple[set[int], set[int]]:
+    """The n of the top and of the duplicate n-gram measures that cheap bounds leave open.
+
+    The limits are (n, characters) pairs, as :meth:`NgramStats.top_ngram_chars` and
+    :meth:`NgramStats.duplicate_ngram_chars` take them for the characters of ``units``; for
+    every n not returned, the bound proves the measure at or under its limit (both return None).
+    """
+    data = units.encode("utf-16-le")
+    if len(data) == 2 * len(units):
+        # No astral character: one 16-bit code each, and 2 or 4 of them make an exact key.
+        codes = np.frombuffer(data, np.uint16)
+    else:
+        codes = np.frombuffer(units.encode("utf-32-le"), np.uint32)
+    return _open_top(codes, top_limits), _open_duplicates(codes, duplicate_limits)
+
+
+def _open_top(codes: np.ndarray, limits: Sequence[tuple[int, float]]) -> set[int]:
+    size, opened = codes.size, set()
+    checks = []  # (n, the most occurrences of an n-gram its limit allows)
+    for n, limit in limits:
+        if n < 2:
+            opened.add(n)
+        elif n <= size:
+            # An n-gram counts only when it occurs twice or more.
+            checks.append((n, max(1, _floor_ratio(limit, n))))
+    if not checks:
+        return opened
+    # An n-gram occurring k times starts with an m-gram (m < n) occurring k times or more.
+    checks.sort()
+    level, grams = 2, _sorted_grams(codes, 2)
+    if not _occurs_more_than(grams, min(most for _, most in checks)):
+        return opened
+    for n, most in checks:
+        if not _occurs_more_than(grams, most):
+            continue
+        if level < n:
+            level, grams = n, _sorted_grams(codes, n)
+            if not _occurs_more_than(grams, most):
+                continue
+        opened.add(n)
+    return opened
+
+
+def _open_duplicates(codes: np.ndarray, limits: Sequence[tuple[int, float]]) -> set[int]:
+    limits = [(n, limit) for n, limit in limits if n <= codes.size]
+    if not limits:
+        return set()
+    first = min(n for n, _ in limits)
+    if first < 1:
+        return {n for n, _ in limits}
+    count = codes.size - first + 1
+    bits = count.bit_length()
+    # Sort keys carry the position in their low bits: an n-gram's first occurrence sorts first,
+    # the positions after it in its group repeat it (hash collisions only add some).
+    keys = _gram_hashes(codes, first, bits)
+    keys |= _POSITIONS[:count] if count <= _POSITIONS.size else np.arange(count, dtype=np.uint64)
+    keys.sort()
+    low = np.uint64((1 << bits) - 1)
+    repeating = (keys[1:] ^ keys[:-1]) <= low
+    # The positions repeating a larger n-gram are among them, and the greedy count takes at
+    # most n characters at each.
+    repeated = int(np.count_nonzero(repeating))
+    runs: list[list[int]] | None = None
+    opened = set()
+    for n, limit in limits:
+        if n * repeated <= limit:
+            continue
+        if runs is None and repeated <= _MAX_REPEATS:
+            runs = _runs(np.sort(keys[1:][repeating] & low).tolist())
+        if runs is None or _union_of_repeats(runs, n - first, n) > limit:
+            opened.add(n)
+    return opened
+
+
+def _runs(positions: list[int]) -> list[list[int]]:
+    """Ascending positions as [first, last] runs of consecutive ones."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][1] == position - 1:
+            runs[-1][1] = position
+        else:
+            runs.append([position, position])
+    return runs
+
+
+def _union_of_repeats(runs: list[list[int]], trim: int, n: int) -> int:
+    """Characters covered by the n-grams at the repeating positions ``runs`` leave, less ``trim``.
+
+    Position i repeats an earlier n-gram only if i + 1, ..., i + trim repeat earlier
+    (n - trim)-grams: a run of repeating positions loses its last ``trim``. The greedy count
+    takes whole n-grams at repeating positions, without overlap: at most this union.
+    """
+    covered = reach = 0
+    # Runs are ascending, so are their ends.
+    for start, last in runs:
+        if last - trim >= start:
+            end = last - trim + n
+            covered += end - max(start, reach)
+            reach = end
+    return covered
+
+
+def _sorted_grams(codes: np.ndarray, n: int) -> np.ndarray:
+    """The n-grams of ``codes`` as sorted keys: equal n-grams have equal keys."""
+    if codes.itemsize == 2 and n in (1, 2, 4):
+        # n 16-bit codes read as one word: exact, and no arithmetic.
+        grams = np.ndarray((codes.size - n + 1,), f"<u{2 * n}", codes, 0, (2,)).copy()
+    else:
+        grams = _gram_hashes(codes, n, 0)
+    grams.sort()
+    return grams
+
+
+def _gram_hashes(codes: np.ndarray, n: int, shift: int) -> np.ndarray:
+    """A 64-bit hash of each n-gram of ``codes`` (n >= 1), with its ``shift`` low bits zero."""
+    count = codes.size - n + 1
+    if codes.itemsize == 2 and n >= 4:
+        # Four 16-bit codes read as one word, the following codes mixed in: fewer numpy calls.
+        first, *following = _multipliers(n - 3, shift)
+        hashes = np.ndarray((count,), "<u8", codes, 0, (2,)) * first
+        for j, multiplier in enumerate(following, start=4):
+            hashes ^= codes[j : j + count] * multiplier
+        return hashes
+    windows = np.ndarray((count, n), np.uint64, codes.astype(np.uint64), 0, (8, 8))
+    return windows @ _weights(n, shift)
+
+
+@cache
+def _multipliers(count: int, shift: int) -> tuple[np.uint64, ...]:
+    """Odd multipliers (the first, then powers of a second), shifted left by ``shift`` bits."""
+    mask = (1 << 64) - 1
+    seconds = (pow(_SECOND_MULTIPLIER, j, mask + 1) for j in range(1, count))
+    powers = [int(_HASH_MULTIPLIER), *seconds]
+    return tuple(np.uint64((power << shift) & mask) for power in powers)
+
+
+def _occurs_more_than(ordered: np.ndarray, times: int) -> bool:
+    """Whether a value of the sorted ``ordered`` occurs more than ``times`` (>= 1) times."""
+    # Sorted, a value occurring more than ``times`` times spans ``times + 1`` slots.
+    return times < ordered.size and np.count_nonzero(ordered[times:] == ordered[:-times]) > 0
+
+
+@cache
+def _weights(n: int, shift: int) -> np.ndarray:
+    """A polynomial hash's multipliers, shifted left by ``shift`` bits (modulo 2^64)."""
+    multiplier, mask = int(_HASH_MULTIPLIER), (1 << 64) - 1
+    powers = [pow(multiplier, n - j, 1 << 64) for j in range(n)]
+    return np.array([(power << shift) & mask for power in powers], np.uint64)
+
+
+def _floor_ratio(limit: float, n: int) -> int:
+    """The largest whole k with k * n <= limit (compared exactly, as the measures are)."""
+    k = int(limit // n)
+    while (k + 1) * n <= limit:
+        k += 1
+    while k > 0 and k * n > limit:
+        k -= 1
+    return k
 
 
 class NgramStats:

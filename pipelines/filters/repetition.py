@@ -30,8 +30,8 @@ import numpy as np
 
 from pipelines.filters.config import RepetitionFilterConfig
 from pipelines.filters.document import Drop, FilterDocument, QualityFilter, above
-from pipelines.filters.ngrams import NgramStats
-from pipelines.filters.scripts import CharClass
+from pipelines.filters.ngrams import BOUNDS_MAX_UNITS, NgramStats, open_measures
+from pipelines.filters.scripts import CharClass, codepoints
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -54,33 +54,63 @@ class RepetitionFilter(QualityFilter):
 
     def apply(self, document: FilterDocument) -> Drop | None:
         text, config = document.text, self._config
-        for reason, parts, limit in (
-            ("dup_line_fraction", text.split("\n"), config.dup_line_fraction),
-            ("dup_para_fraction", _PARAGRAPH_BREAK.split(text), config.dup_para_fraction),
+        # A text of one line has no duplicate line or paragraph: no need to split it.
+        several = "\n" in text
+        for reason, split, limit in (
+            ("dup_line_fraction", _split_lines, config.dup_line_fraction),
+            ("dup_para_fraction", _PARAGRAPH_BREAK.split, config.dup_para_fraction),
         ):
-            fraction = duplicate_fraction(parts)
+            fraction = duplicate_fraction(split(text)) if several else 0.0
             if fraction > limit:
                 return Drop(reason, above(fraction, limit))
-        stats = self._ngram_stats(document)
+        top, duplicate = self._top, self._duplicate
+        if self._config.unit == "char":
+            units = _non_space_units(document)
+            total = len(units)
+            if total <= BOUNDS_MAX_UNITS:
+                top_open, duplicate_open = open_measures(
+                    units,
+                    [(n, limit * total) for n, limit in top],
+                    [(n, limit * total) for n, limit in duplicate],
+                )
+                if not top_open and not duplicate_open:
+                    return None
+                # Measures the bounds proved within their limits are skipped: they are None.
+                top = [(n, limit) for n, limit in top if n in top_open]
+                duplicate = [(n, limit) for n, limit in duplicate if n in duplicate_open]
+            stats = NgramStats(codepoints(units))
+        else:
+            stats = self._word_stats(document)
         total = stats.total_chars
-        for n, limit in self._top:
+        for n, limit in top:
             chars = stats.top_ngram_chars(n, limit * total)
             if chars is not None:
                 return Drop(f"top_{n}gram_fraction", above(chars / total, limit))
-        for n, limit in self._duplicate:
+        for n, limit in duplicate:
             chars = stats.duplicate_ngram_chars(n, limit * total)
             if chars is not None:
                 return Drop(f"dup_{n}gram_fraction", above(chars / total, limit))
         return None
 
-    def _ngram_stats(self, document: FilterDocument) -> NgramStats:
-        if self._config.unit == "char":
-            points = document.codepoints[document.classes != int(CharClass.SPACE)]
-            return NgramStats(points)
+    def _word_stats(self, document: FilterDocument) -> NgramStats:
         words = [word for word in _tokenizer().lcut(document.text) if not word.isspace()]
         codes: dict[str, int] = {}
         points = np.array([codes.setdefault(word, len(codes)) for word in words], dtype=np.uint32)
         return NgramStats(points, np.array([len(word) for word in words]))
+
+
+def _split_lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def _non_space_units(document: FilterDocument) -> str:
+    units = "".join(document.text.split())
+    # ``str.split`` splits at every SPACE-class character and at five others (U+001C to U+001F,
+    # U+0085): when as many characters remain as are not SPACE, the text holds none of those.
+    if len(units) == document.non_space_chars:
+        return units
+    points = document.codepoints[document.classes != int(CharClass.SPACE)]
+    return points.tobytes().decode("utf-32-le")
 
 
 def duplicate_fraction(parts: list[str]) -> float:

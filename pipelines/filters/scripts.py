@@ -121,8 +121,9 @@ def codepoints(text: str) -> np.ndarray:
 def char_classes(text: str, points: np.ndarray) -> np.ndarray:
     """The :class:`CharClass` of every character of ``text`` (whose code points are ``points``)."""
     classes = _bmp_table().take(points, mode="clip")
-    astral = np.flatnonzero(points > 0xFFFF)
-    if astral.size:
+    # One reduction is cheaper than looking for astral positions in every text.
+    if points.max(initial=0) > 0xFFFF:
+        astral = np.flatnonzero(points > 0xFFFF)
         classes[astral] = [classify(text[i]) for i in astral.tolist()]
     return classes
 
