@@ -4,10 +4,10 @@
 state between texts, so one instance can live in a Beam DoFn. Pickling it carries only
 the config and the secret; the expressions are compiled again when it is unpickled.
 
-Detection makes two passes over the text (see `pipelines.deid.scanner`): one for every
-trigger word and literal-anchored shape of every recognizer, one for every shape that
-starts with a digit; then it settles overlaps. Measured on a 2-core shared VM: see
-benchmarks/deid.py.
+Detection scans the text with three expressions (see `pipelines.deid.scanner`: Chinese
+anchors, Latin anchors, digits) and the recognizers' own cheap passes (plates, e-mail),
+finds repeated names again, then settles overlaps. Measured on a 2-core shared VM beside
+Presidio: see benchmarks/deid.py.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ from pipelines.deid.recognizers.numbers import (
 from pipelines.deid.spans import BANK_CARD, EMAIL, ID_CARD, PHONE
 from pipelines.deid.surrogates import Signer
 
+# What `_number` says of one of the engine's own signed surrogates.
+_SURROGATE = "surrogate"
+
 
 class LeakGate:
     """Counts the direct identifiers left in a text; an empty result means clean."""
@@ -42,6 +45,12 @@ class LeakGate:
         self._signer = Signer(self._secret) if self._secret else None
         self._run = re.compile(
             r"\d(?<![0-9０-９]\d)(?:\d|[ \u3000\-－–—.](?=\d)){6,}(?:[XxＸｘ])?(?![0-9０-９])"
+        )
+        self._checks = (
+            (ID_CARD, looks_like_id, Signer.is_signed_id),
+            (BANK_CARD, is_card, Signer.is_signed_card),
+            (PHONE, is_mobile, Signer.is_signed_mobile),
+            (PHONE, is_landline, Signer.is_signed_landline),
         )
         self._separator = re.compile(r"[ \u3000\-－–—.]")
         self._email = re.compile(
@@ -63,14 +72,19 @@ class LeakGate:
         return dict(counts)
 
     def _numbers(self, groups: list[str]) -> list[str]:
-        """Categories of the numbers in a run of digit groups, longest reading first."""
+        """Categories of the numbers in a run of digit groups, longest reading first.
+
+        A reading that is one of our signed surrogates takes its groups too, so a
+        surrogate card is not read again as a phone number made of its first groups.
+        """
         found = []
         i = 0
         while i < len(groups):
             for j in range(len(groups), i, -1):
-                category = self._number("".join(groups[i:j]))
-                if category:
-                    found.append(category)
+                verdict = self._number("".join(groups[i:j]))
+                if verdict:
+                    if verdict != _SURROGATE:
+                        found.append(verdict)
                     i = j
                     break
             else:
@@ -78,6 +92,7 @@ class LeakGate:
         return found
 
     def _number(self, digits: str) -> str | None:
+        """The category of a number that looks direct, _SURROGATE for our own, or None."""
         number = digits
         if (
             len(digits) in (13, 15)
@@ -85,13 +100,9 @@ class LeakGate:
             and is_mobile(digits[-11:])
         ):
             number = digits[-11:]
-        signer = self._signer
-        if looks_like_id(number):
-            return None if signer and signer.is_signed_id(number) else ID_CARD
-        if is_card(number):
-            return None if signer and signer.is_signed_card(number) else BANK_CARD
-        if is_mobile(number):
-            return None if signer and signer.is_signed_mobile(number) else PHONE
-        if is_landline(number):
-            return None if signer and signer.is_signed_landline(number) else PHONE
+        for category, looks, signed in self._checks:
+            if looks(number):
+                if self._signer and signed(self._signer, number):
+                    return _SURROGATE
+                return category
         return None

@@ -2,15 +2,16 @@
 
 Surnames: the hundred most frequent surnames of the Ministry of Public Security's
 《二〇二〇年全国姓名报告》 (``COMMON_SURNAMES`` is most of them), then the rarer single
-surnames of 百家姓 that still occur in modern registers (less the few, such as 应, 查 and
-呼, that mostly begin words: 应慎用, 查明, 呼吸), plus the compound surnames the
+surnames of 百家姓 that still occur in modern registers (less the few, such as 应, 查, 呼 and
+容, that mostly begin words: 应慎用, 查明, 呼吸, 容易), plus the compound surnames the
 issue names and their peers. Given-name characters: characters frequent in given names,
 without those that mostly start medical words (血, 压, 热...), so that 高热 or 平素 after
 患者 is not read as a name.
 Common characters: the 400 most frequent non-ASCII characters of the Zhongjing test sets
 (CMtMedQA and huatuo26M, 1.7 M characters), most frequent first; the scanner anchors
-trigger words on rare characters. Place names: the 34 provincial-level divisions and the prefecture-level cities of the
-2023 administrative division codes (GB/T 2260), short forms included.
+trigger words on rare characters. Place names: the 34 provincial-level divisions and the
+prefecture-level cities of the 2023 administrative division codes (GB/T 2260), short forms
+included.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ SURNAMES = COMMON_SURNAMES + (
     "路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚"
     "岑景党宫费卜冷晏席卫米柏宗瞿桂全佟臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛"
     "仲虞敖巩佘池麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储栗燕楚鄢劳谌奚皮粟冼蔺楼盘"
-    "闻厉伊仝郜阚权帅屠朴盖练廉禹井祖漆巴丰卿狄索宣晋初云容敬扈晁芮普阙浦戈伏鹿"
+    "闻厉伊仝郜阚权帅屠朴盖练廉禹井祖漆巴丰卿狄索宣晋云敬扈晁芮普阙浦戈伏鹿"
     "薄邸雍辜羊裘亓修邰赫杭况宿鲜印逯隆茹诸慕嵇湛宾戎勾茅揭尉冶檀展昝"
     "智幸奉衡富尧闭于"
 )
@@ -66,6 +67,8 @@ GIVEN_NAME_CHARS = (
     "奇琪颂韬略谋策耘宪章程序端庄严谨慎敬恩惠泉润溪潇澜浪涓淳湘漫滢汉沁沂汝济渝黎"
     "三四五六七八九玲卫世小大二铁柱来长水根招娣素佩佑祖宗润泰雅妙珏琳莎婕媛婉姣瑛琼霓彩虹"
     "继承耀先登科举尚礼孟仲叔季伯俊彦晖曜炫烁灵秀芊茹蕊萌蔓荷莉茵卉苹芹蓉莹萤花依诺"
+    "之书亦儿元冷凝初千南友含奕如宛容寄寒尔巧帅幻幼忆念怀怜惜慕懿旋映梦欢汐烟畅皓盼真碧笑"
+    "筠紫绿芙菡菱蝶语谷迎锦雁霜靖风丝双"
 )
 
 PROVINCES: tuple[str, ...] = (

@@ -89,21 +89,18 @@ class Signer:
         else:
             return False
         return (
-            self._birth_day(digits[:6], birth[:4]) == birth[4:]
+            self.birth_day(digits[:6], birth[:4]) == birth[4:]
             and self.digits("id-seq", digits[:6] + birth, 2) == seq[:2]
         )
 
     def is_signed_card(self, digits: str) -> bool:
         return len(digits) >= 16 and self.digits("card", digits[:-5], 4) == digits[-5:-1]
 
-    def _birth_day(self, region: str, year: str) -> str:
+    def birth_day(self, region: str, year: str) -> str:
         """MMDD of a surrogate birth date, fixed by region and year."""
         rng = random.Random(self.digits("id-birth", region + year, 12))
         month = rng.randint(1, 12)
         return f"{month:02d}{rng.randint(1, calendar.monthrange(int(year), month)[1]):02d}"
-
-    def birth_day(self, region: str, year: str) -> str:
-        return self._birth_day(region, year)
 
 
 class Surrogates:
@@ -159,11 +156,11 @@ class Surrogates:
     def _id_card(self, value: str) -> str:
         digits = ascii_digits(value)
         rng = self._rng(ID_CARD, digits)
-        region = rng.choice(_region_codes())
         if len(digits) == 15:
             year = "19" + digits[6:8] if digits[6:8].isdigit() else "1970"
         else:
             year = digits[6:10] if digits[6:10].isdigit() and int(digits[6:10]) >= 1900 else "1970"
+        region = rng.choice([code for code, since in _region_codes() if since <= int(year)])
         birth = year + self.signer.birth_day(region, year)
         seq = self.signer.digits("id-seq", region + birth, 2)
         sex_digit = digits[16] if len(digits) == 18 else digits[14:15]
@@ -172,7 +169,8 @@ class Surrogates:
         if len(digits) == 15:
             return _pour(value, region + birth[2:] + seq)
         body = region + birth + seq
-        return _pour(value, body + ric.calc_check_digit(body))
+        # python-stdnum computes the check character of a number that includes one.
+        return _pour(value, body + ric.calc_check_digit(body + "X"))
 
     def _phone(self, value: str) -> str:
         extension = re.search(r"(?:转|分机|ext\.?|EXT\.?|x)\s?[0-9０-９]+$", value)
@@ -213,7 +211,7 @@ class Surrogates:
 
     def _ip(self, value: str) -> str:
         rng = self._rng(IP, value)
-        address, _, port = value.partition(":")
+        port = value.partition(":")[2]
         new = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
         return new + (":" + port if port else "")
 
@@ -263,6 +261,9 @@ class Surrogates:
 
     def _hospital(self, value: str) -> str:
         rng = self._rng(HOSPITAL, value)
+        if value.isascii():
+            suffix = value.rsplit(" ", 1)[-1] if " " in value else "Hospital"
+            return f"{rng.choice(_LATIN_NAMES)} Memorial {suffix}"
         suffix = max((s for s in HOSPITAL_SUFFIXES if value.endswith(s)), key=len, default="医院")
         return rng.choice(lexicon.SURROGATE_HOSPITAL_STEMS) + suffix
 
@@ -346,6 +347,10 @@ def shift_date(value: str, days: int) -> str:
     parts = parse_date(value)
     if parts is not None:
         return _shift_numeric(value, parts, days)
+    compact = re.match(r"((?:19|20)\d{2})(\d{2})(\d{2})", value)
+    if compact:
+        new = _moved(*(int(g) for g in compact.groups()), days)
+        return f"{new.year:04d}{new.month:02d}{new.day:02d}" + value[8:]
     chinese = re.match(
         r"(?P<y>[〇零一二三四五六七八九]{4})?(?:年)?(?P<m>[一二三四五六七八九十]{1,2})月"
         r"(?:(?P<d>[一二三四五六七八九十]{1,3})(?P<u>[日号]))?",
@@ -374,7 +379,8 @@ def shift_date(value: str, days: int) -> str:
         day = int(day_match.group(1)) if day_match else 15
         new = _moved(int(english["y"]), month, day, days)
         return f"{calendar.month_name[new.month]} {new.day}, {new.year}"
-    return value
+    # A spelling not read above: its digits go rather than the date stay.
+    return re.sub(r"\d", "0", value)
 
 
 def _shift_numeric(value: str, parts: DateParts, days: int) -> str:
@@ -414,8 +420,9 @@ _ADMIN_PREFIX = re.compile(
 
 
 @functools.cache
-def _region_codes() -> tuple[str, ...]:
-    """County-level region codes in use today, from python-stdnum's GB/T 2260 table."""
+def _region_codes() -> tuple[tuple[str, int], ...]:
+    """County-level region codes in use today and the year each came in (GB/T 2260, as
+    shipped by python-stdnum), so that a surrogate's region existed at its birth date."""
     data = importlib.resources.files("stdnum.cn").joinpath("loc.dat").read_text(encoding="utf-8")
     codes = []
     province = ""
@@ -426,6 +433,9 @@ def _region_codes() -> tuple[str, ...]:
             province = line.split()[0]
             continue
         code, _, rest = line.strip().partition(" ")
-        if "[" not in rest and not code.endswith("00") and len(code) == 4:
-            codes.append(province + code)
+        names = rest.partition("=")[2].strip('"').split(",")
+        span = re.match(r"\[(\d*)-(\d*)\]", names[-1])
+        if len(code) != 4 or code.endswith("00") or (span and span.group(2)):
+            continue
+        codes.append((province + code, int(span.group(1) or 0) if span else 0))
     return tuple(codes)

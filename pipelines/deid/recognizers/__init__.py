@@ -3,9 +3,9 @@
 A recognizer declares what starts a finding, and handles each hit by reading the few
 characters around it. Trigger words (labels such as 住院号, titles such as 医生, suffixes
 such as 医院) are literals; shapes are an anchor (a literal, or a digit) followed by a
-pattern (a plate after its province character, a date after its first digit). The engine
-joins everything into two regular expressions, one for literal anchors and one for digits,
-and scans the text with each once.
+pattern (二〇二三年 after its 〇, a date after its first digit). The engine joins them into
+a few regular expressions (`pipelines.deid.scanner`) and scans the text with each once. What
+no anchor fits (plates, e-mail) a recognizer scans itself in `scan`.
 
 Python's `re` skips to candidate positions in C only while every top-level alternative
 starts with a literal character; a named group or a class in front of one alternative
@@ -32,12 +32,15 @@ class Shape:
     """A hit is ``anchor`` followed by ``pattern``; ``handler`` gets the hit's span.
 
     ``pattern`` is a regular expression without named groups; a lookbehind in it sees the
-    anchor, which is already consumed.
+    anchor, which is already consumed. A ``late`` shape is tried after the others.
     """
 
     anchor: str
     pattern: str
     handler: TriggerHandler
+    # Tried after the others at the same place (a shape that would swallow a phone number).
+    late: bool = False
+
 
 HAN = "\u4e00-\u9fff"
 # Characters that end a labelled value: punctuation, brackets, whitespace.
@@ -63,31 +66,6 @@ class Recognizer:
     def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
         """More candidates once every other finding is known (such as repeated names)."""
         return ()
-
-
-def literal_union(words: Iterable[str]) -> str:
-    """One regex for many literals, factored as a trie so the engine tests few branches.
-
-    At each position the longest literal wins, as the alternatives are greedy.
-    """
-    trie: dict[str, dict] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:
-        branches = [re.escape(c) + emit(child) for c, child in sorted(node.items()) if c]
-        if not branches:
-            return ""
-        optional = "" in node
-        if len(branches) == 1 and not optional:
-            return branches[0]
-        group = "(?:" + "|".join(branches) + ")"
-        return group + "?" if optional else group
-
-    return emit(trie)
 
 
 def char_class(chars: Iterable[str]) -> str:

@@ -6,10 +6,11 @@ A hospital record number has no standard shape (住院号 1234567, 门诊号 MZ2
 follow the Exit-Entry Administration's formats (E + 8 digits, or E + letter + 7 digits for
 ordinary passports, G for older ones; C + 8 for the Hong Kong/Macau permit, T or L + 8 for
 the Taiwan permit; H/M + 8 or 10 for the home-return permit); without a label only the
-passport shapes (E, G) are taken, as H + 8 digits is also a drug approval number (国药准字). Plates follow GA 36-2018: a
-province character, a letter (not I or O), then 5 characters, or 6 for the 8-character
-new-energy plates (D/F first or last). QQ numbers are 5-12 digits not starting with 0;
-WeChat IDs are 6-20 letters, digits, _ or -, starting with a letter (WeChat's own rule).
+passport shapes (E, G) are taken, as H + 8 digits is also a drug approval number
+(国药准字). Plates follow GA 36-2018: a province character, a letter (not I or O), then
+5 characters, or 6 for the 8-character new-energy plates (D/F first or last). QQ numbers
+are 5-12 digits not starting with 0; WeChat IDs are 6-20 letters, digits, _ or -, starting
+with a letter (WeChat's own rule).
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ MRN_LABELS = (
     "住院号", "住院号码", "住院病历号", "病案号", "病案号码", "病历号", "病历号码", "门诊号",
     "门诊号码", "急诊号", "ID号", "患者ID", "病人ID", "就诊ID", "住院ID", "PID", "登记号",
     "就诊卡号", "就诊号", "诊疗卡号", "医疗卡号", "门诊卡号", "健康卡号", "检查号", "影像号",
-    "放射号", "病理号", "标本号", "检验号", "样本号", "条码号", "申请单号", "医嘱号", "档案号",
-    "健康档案号", "流水号", "住院流水号", "门诊流水号", "报告单号", "报告编号", "超声号",
-    "心电图号", "胃镜号", "体检号", "预约号", "挂号单号", "HIS号", "住院编号", "病案编号",
-    "患者编号", "病人编号", "就诊编号", "CT号", "MR号", "MRI号", "X线号", "ID", "MRN",
+    "放射号", "病理号", "标本号", "标本编号", "样本编号", "检验编号", "病历编号", "登记编号",
+    "检验号", "样本号", "条码号", "申请单号", "医嘱号", "档案号", "健康档案号", "流水号",
+    "住院流水号", "门诊流水号", "报告单号", "报告编号", "超声号", "心电图号", "胃镜号", "体检号",
+    "预约号", "挂号单号", "HIS号", "住院编号", "病案编号", "患者编号", "病人编号", "就诊编号",
+    "CT号", "MR号", "MRI号", "X线号", "ID", "MRN",
 )  # fmt: skip
 INSURANCE_LABELS = (
     "医保卡号", "医保号", "医保编号", "医保账号", "医疗保险号", "医疗保险卡号", "社保卡号",

@@ -76,6 +76,7 @@ def parse_date(value: str) -> DateParts | None:
     )
 
 
+_LATIN = re.compile("[A-Za-z]")
 _FOLD = str.maketrans("０１２３４５６７８９：－／．", "0123456789:-/.")
 
 
@@ -83,6 +84,9 @@ class DateRecognizer(Recognizer):
     """DATE and AGE (over 89)."""
 
     def __init__(self) -> None:
+        self._compact_date = re.compile(
+            r"[ \t\u3000]*[:：]?[ \t\u3000]*(?P<d>(?:19|20)\d{6})(?![0-9])" + _TIME
+        )
         self._month_before = re.compile(f"(?<![A-Za-z])(?:{_MONTHS_EN})\\.?\\s$")
         self._age_value = re.compile(
             r"[ \t\u3000]*[:：]?[ \t\u3000]*(?P<n>\d{2,3})"
@@ -90,7 +94,13 @@ class DateRecognizer(Recognizer):
         )
 
     def triggers(self) -> dict[str, TriggerHandler]:
-        return {label: self._labelled_age for label in ("年龄", "年纪", "Age", "AGE", "享年")}
+        table: dict[str, TriggerHandler] = {
+            label: self._labelled_age for label in ("年龄", "年纪", "Age", "AGE", "享年")
+        }
+        # 20230305 is a date only where a label says so (elsewhere it is a lot number).
+        for label in ("日期", "生日", "Date", "DATE", "DOB"):
+            table[label] = self._labelled_compact_date
+        return table
 
     def shapes(self) -> list[Shape]:
         day = r"\d{1,2}"
@@ -104,7 +114,6 @@ class DateRecognizer(Recognizer):
             r"|\d?\s{0,2}月\s{0,2}" + day + r"\s{0,2}[日号]"
             r"|\d?/\d{1,2}/\d{4}(?![0-9０-９]))" + _TIME
         )  # fmt: skip
-        months = "[a-z]*\\.?\\s\\d{1,2}(?:st|nd|rd|th)?,?\\s(?:19|20)\\d{2}" + _TIME
         cn_year = (
             f"[{_CN_DIGIT}]{{0,3}}年[{_CN_NUMBER}]{{1,2}}月(?:[{_CN_NUMBER}]{{1,3}}[日号])?" + _TIME
         )
@@ -123,14 +132,21 @@ class DateRecognizer(Recognizer):
             Shape("零", cn_year, self._chinese_date),
             Shape("月", cn_day, self._chinese_date),
             Shape("九十", "[一二三四五六七八九]?(?:余|多)?周?岁", self._age),
-            Shape("百", "(?<=一百)[零一二三四五六七八九十]{0,3}(?:余|多)?周?岁", self._age_in_chinese),
+            Shape(
+                "百", "(?<=一百)[零一二三四五六七八九十]{0,3}(?:余|多)?周?岁", self._age_in_chinese
+            ),
             # March 5, 2023: found from its day, the month read backwards.
-            Shape(DIGIT, r"\d?(?:st|nd|rd|th)?,?\s(?:19|20)\d{2}" + _TIME, self._english_date),
+            Shape(
+                DIGIT,
+                r"\d?(?:st|nd|rd|th)?,?\s(?:19|20)\d{2}" + _TIME,
+                self._english_date,
+                late=True,
+            ),
         ]
 
     def _date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         value = text[start:end]
-        if not any(c.isascii() and c.isalpha() for c in value):
+        if not _LATIN.search(value):
             parts = parse_date(value)
             if not parts or not _valid(parts):
                 return
@@ -150,6 +166,14 @@ class DateRecognizer(Recognizer):
     def _age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         if _age_value(text[start:end]) > 89:
             yield Candidate(start, end, AGE, CHECKED)
+
+    def _labelled_compact_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        match = self._compact_date.match(text, end)
+        if match:
+            value = match.group("d")
+            parts = DateParts(int(value[:4]), int(value[4:6]), int(value[6:]), None, (0, 0), None)
+            if _valid(parts):
+                yield Candidate(match.start("d"), match.end(), DATE, LABELLED)
 
     def _labelled_age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         match = self._age_value.match(text, end)

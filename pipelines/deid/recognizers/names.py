@@ -21,23 +21,32 @@ from pipelines.deid.spans import LABELLED, PERSON, SHAPED, Candidate
 
 # Labels whose value is a name: 姓名：张伟, 主治医师：王建国, 其子李强.
 NAME_LABELS = (
-    "姓名", "患者姓名", "病人姓名", "患儿姓名", "家属姓名", "联系人", "联系人姓名", "紧急联系人",
-    "监护人", "法定代理人", "代理人", "委托人", "授权委托人", "陪同人", "陪护人", "病史陈述者",
-    "陈述者", "供史者", "病史提供者", "签名", "签字", "签名人", "审核", "审核人", "审核者",
-    "复核", "复核人", "核对", "核对人", "检验者", "检验人", "检查者", "报告人", "报告者",
-    "记录者", "记录人", "录入", "录入者", "操作者", "操作人", "术者", "主刀", "助手", "一助",
-    "二助", "麻醉师", "患者", "病人", "患儿", "产妇", "孕妇", "伤者", "患方", "就诊人", "病友",
-    "其子", "其女", "其夫", "其妻", "其父", "其母", "之子", "之女", "儿子", "女儿", "丈夫",
-    "妻子", "爱人", "老伴", "配偶", "父亲", "母亲", "哥哥", "姐姐", "弟弟", "妹妹", "孙子",
-    "孙女", "外孙", "儿媳", "女婿", "家属", "同事", "朋友", "邻居", "室友", "我叫", "名叫",
-    "叫做", "本人", "名字叫", "病员", "其女儿", "其儿子", "其妻子", "其丈夫",
+    "姓名", "姓 名", "姓  名", "姓　名", "患者姓名", "病人姓名", "患儿姓名", "家属姓名", "联系人",
+    "联系人姓名", "紧急联系人", "监护人", "法定代理人", "代理人", "委托人", "授权委托人", "陪同人",
+    "陪护人", "病史陈述者", "陈述者", "供史者", "病史提供者", "签名", "签字", "签名人", "审核",
+    "审核人", "审核者", "复核", "复核人", "核对", "核对人", "检验者", "检验人", "检查者", "报告人",
+    "报告者", "记录者", "记录人", "录入", "录入者", "操作者", "操作人", "术者", "主刀", "助手",
+    "一助", "二助", "麻醉师", "患者", "病人", "患儿", "产妇", "孕妇", "伤者", "患方", "就诊人",
+    "病友", "其子", "其女", "其夫", "其妻", "其父", "其母", "之子", "之女", "儿子", "女儿", "丈夫",
+    "妻子", "爱人", "老伴", "配偶", "父亲", "母亲", "哥哥", "姐姐", "弟弟", "妹妹", "孙子", "孙女",
+    "外孙", "儿媳", "女婿", "家属", "同事", "朋友", "邻居", "室友", "我叫", "名叫", "叫做", "本人",
+    "名字叫", "他叫", "她叫", "，叫", "孩子叫", "病员", "其女儿", "其儿子", "其妻子", "其丈夫",
     "其母亲", "其父亲", "其爱人", "其孙子", "其孙女", "之妻", "之夫", "之父", "之母", "检验",
-    "检查者", "复核者", "三助", "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录",
+    "检查者", "复核者", "三助", "发药", "调配", "配药", "审方", "核发", "经办人", "经手人",
+    "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录",
 )  # fmt: skip
 # Labels that are also common words: a name follows them only after ：, : or a space.
 _FIELD_LABELS = frozenset(
-    ["签名", "签字", "审核", "复核", "核对", "检验", "记录", "录入", "操作者", "操作人", "术者", "主刀", "助手", "一助", "二助", "三助", "麻醉", "麻醉师", "检查者", "报告人", "报告者", "记录者", "记录人", "审核人", "审核者", "复核人", "核对人", "检验者", "检验人", "录入者", "签名人", "医生", "医师", "大夫", "主任", "副主任", "教授", "副教授", "护士", "护士长", "护师", "老师", "院长", "副院长", "科长", "博士", "药师", "技师", "本人", "联系人", "监护人", "代理人", "委托人", "陪同人", "陪护人", "陈述者", "供史者"]
-)
+    (
+        "签名", "签字", "审核", "复核", "核对", "检验", "记录", "录入", "操作者", "操作人", "术者",
+        "主刀", "助手", "一助", "二助", "三助", "麻醉", "麻醉师", "检查者", "报告人", "报告者",
+        "记录者", "记录人", "审核人", "审核者", "复核人", "核对人", "检验者", "检验人", "录入者",
+        "签名人", "医生", "医师", "大夫", "主任", "副主任", "教授", "副教授", "护士", "护士长",
+        "护师", "老师", "院长", "副院长", "科长", "博士", "药师", "技师", "本人", "联系人",
+        "监护人", "代理人", "委托人", "陪同人", "陪护人", "陈述者", "供史者", "发药", "调配",
+        "配药", "审方", "核发", "经办人", "经手人",
+    )
+)  # fmt: skip
 # Titles after a name (张先生, 王建国主任); the professional ones also label a name after
 # them (主治医师：王建国, 医生王建国).
 PERSONAL_TITLES = (
@@ -54,13 +63,16 @@ PROFESSIONAL_TITLES = (
     "麻醉医师", "主刀医生", "责任护士", "医师签名", "医生签名", "护士签名", "患者签名",
     "家属签名", "药师", "技师",
 )  # fmt: skip
-_LATIN_LABELS = ("Name", "NAME", "Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Prof.")
+_LATIN_LABELS = (
+    "Name", "NAME", "Patient name", "Patient", "PATIENT", "Mr.", "Mrs.", "Ms.", "Miss", "Dr.",
+    "Prof.",
+)  # fmt: skip
 
 # Characters that may stand right before a name: function words and verbs of address.
 _BEFORE_NAME = set(
     "的找问是叫跟和给请被向对谢让与称由经见及同那这位名者人后时诉告约从带陪喊说在于等或为"
     "把将帮替邀吗呢啊呀吧嗯哦您你我他她们好看挂去到以因当据按遵予嘱示令之即还也都并而又再"
-    "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方"
+    "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方午晚早末"
 )
 # 小/老 + surname + next character that are words, not people.
 _NOT_SHORT_NAMES = frozenset(
@@ -71,147 +83,34 @@ _NOT_SHORT_NAMES = frozenset(
         "小梁骨", "小林子", "小罗卜", "老周期", "小周期", "小许多", "小叶增", "小叶性", "小叶间",
         "小叶中", "小叶核", "小叶状", "小叶片", "小白鼠", "小白菜", "老白干", "小白兔", "小孔径",
         "小孔隙", "小毛病", "老毛病", "小龙虾", "小石子", "小石头", "老方法", "小方法", "小金鱼",
-        "小高峰", "小黄豆", "小钱包", "小任务", "小常识", "老常规", "小文章", "老文件", "小高潮", "小江湖",
+        "小高峰", "小黄豆", "小钱包", "小任务", "小常识", "老常规", "小文章", "老文件", "小高潮",
+        "小江湖",
     ]
 )  # fmt: skip
 # What may follow a 小X / 老X name of a rarer surname: punctuation, function words, verbs.
 _AFTER_SHORT_NAME = set(
     "，。！？、；：,.!?;: \n说啊呀你您的来去是吗呢吧和跟也在今昨又还就都把给让叫问答他她我家同"
     "这那陪最总刚已早晚对带帮请快别不没要会能可很真好哈哦嗯啦嘛呗哟啥怎为因觉感看做拿吃喝住出进"
-    "过被将以从向等及与或得着了开查复交"
+    "过被将以从向等及与或得着了开查复交考认建指"
 )
 # Surname-initial words that read like names in these contexts.
 _NOT_NAMES = frozenset(
-    [
-        "周一",
-        "周二",
-        "周三",
-        "周四",
-        "周五",
-        "周六",
-        "周日",
-        "周末",
-        "周岁",
-        "周期",
-        "周围",
-        "周边",
-        "周身",
-        "周天",
-        "高热",
-        "高血",
-        "高压",
-        "高峰",
-        "高达",
-        "高于",
-        "高度",
-        "高龄",
-        "高危",
-        "高发",
-        "常规",
-        "平素",
-        "平时",
-        "平安",
-        "平和",
-        "平静",
-        "明显",
-        "明确",
-        "安静",
-        "安全",
-        "安定",
-        "安康",
-        "全身",
-        "全程",
-        "全部",
-        "金黄",
-        "白天",
-        "方便",
-        "方法",
-        "方案",
-        "于是",
-        "时间",
-        "应该",
-        "应当",
-        "应用",
-        "马上",
-        "曾经",
-        "陈旧",
-        "程度",
-        "宁可",
-        "万一",
-        "向来",
-        "文化",
-        "文明",
-        "江河",
-        "龙眼",
-        "钱财",
-        "石头",
-        "黄色",
-        "白色",
-        "申请",
-        "成功",
-        "成年",
-        "成人",
-        "易感",
-        "易于",
-        "任何",
-        "关于",
-        "关心",
-        "关节",
-        "康复",
-        "华佗",
-        "包括",
-        "包块",
-        "车祸",
-        "连续",
-        "严重",
-        "严格",
-        "单纯",
-        "单位",
-        "单独",
-        "单身",
-        "苏醒",
-        "杜绝",
-        "史上",
-        "贾某",
-        "甘露",
-        "柴胡",
-        "雷同",
-        "林中",
-        "余生",
-        "伍德",
-        "司空",
-        "海水",
-        "海鲜",
-        "谷丙",
-        "谷草",
-        "谷氨",
-        "宁静",
-        "汤药",
-        "姜汁",
-        "毛发",
-        "孔隙",
-        "蒲公",
-        "燕麦",
-        "梅毒",
-        "梅花",
-        "花生",
-        "红花",
-        "牛奶",
-        "马来",
-        "信心",
-        "信任",
-        "师傅",
-        "包子",
-        "明天",
-        "明年",
-        "明晚",
-        "明早",
-        "明日",
-        "万里",
-        "金银",
-        "金刚",
-    ]
-)
+    (
+        "周一", "周二", "周三", "周四", "周五", "周六", "周日", "周末", "周岁", "周期", "周围",
+        "周边", "周身", "周天", "高热", "高血", "高压", "高峰", "高达", "高于", "高度", "高龄",
+        "高危", "高发", "常规", "平素", "平时", "平安", "平和", "平静", "明显", "明确", "安静",
+        "安全", "安定", "安康", "全身", "全程", "全部", "金黄", "白天", "方便", "方法", "方案",
+        "于是", "时间", "应该", "应当", "应用", "马上", "曾经", "陈旧", "程度", "宁可", "万一",
+        "向来", "文化", "文明", "江河", "龙眼", "钱财", "石头", "黄色", "白色", "申请", "成功",
+        "成年", "成人", "易感", "易于", "任何", "关于", "关心", "关节", "康复", "华佗", "包括",
+        "包块", "车祸", "连续", "严重", "严格", "单纯", "单位", "单独", "单身", "苏醒", "杜绝",
+        "史上", "贾某", "甘露", "柴胡", "雷同", "林中", "余生", "伍德", "司空", "海水", "海鲜",
+        "谷丙", "谷草", "谷氨", "宁静", "汤药", "姜汁", "毛发", "孔隙", "蒲公", "燕麦", "梅毒",
+        "梅花", "花生", "红花", "牛奶", "马来", "信心", "信任", "师傅", "包子", "明天", "明年",
+        "明晚", "明早", "明日", "万里", "金银", "金刚", "孙子", "孙女", "容易", "钟表", "文章",
+        "易怒", "常见", "华夏", "江南", "余下", "林木", "宁夏",
+    )
+)  # fmt: skip
 # Surnames outside the commonest that still make 小X / 老X names (小叶, 老于).
 _SHORT_FORM_EXTRA = "高叶金白江于孔方石龙毛武钱万史任常文"
 _MASK_AFTER = set("某*＊XxＸ×○〇□")
@@ -232,11 +131,15 @@ class NameRecognizer(Recognizer):
         self._value = re.compile(
             LABEL_GAP + f"(?P<name>(?:{compound}|{single})(?:{given}{{1,2}}|某(?!某)))"
         )
+        self._may_start_value = (
+            self._surnames | {c[0] for c in COMPOUND_SURNAMES} | set(" \t\u3000:：为是")
+        )
+        self._full_name = re.compile(f"(?:{compound}|{single}){given}{{1,2}}")
         self._latin = re.compile(
             r"[ \t]*[:：]?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
         )
-        # Surnames that also begin common words before a title (向医生咨询, 应医生要求).
-        self._title_surnames = self._surnames - set("向于应全常时平和能师帅")
+        # Surnames that also begin common words before a title (向医生咨询, 祝医生顺利).
+        self._title_surnames = self._surnames - set("向于应全常时平和能师帅祝")
 
     def triggers(self) -> dict[str, TriggerHandler]:
         table: dict[str, TriggerHandler] = {}
@@ -247,6 +150,8 @@ class NameRecognizer(Recognizer):
         for title in PROFESSIONAL_TITLES:
             table[title] = self._around_title
         table["某"] = self._mou
+        for label in ("我姓", "免贵姓", "姓"):
+            table[label] = self._surname_only
         for sex in "男女":
             for mark in "，,（(、 ":
                 table[mark + sex] = self._before_sex
@@ -278,24 +183,31 @@ class NameRecognizer(Recognizer):
                 at = text.find(name, at + len(name))
 
     def _is_full_name(self, value: str) -> bool:
-        if len(value) < 2 or "某" in value:
-            return False
-        rest = value[2:] if value[:2] in self._compounds else value[1:]
-        return 1 <= len(rest) <= 2 and all(c in self._given for c in rest)
+        return self._full_name.fullmatch(value) is not None
 
-    def _after_label(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+    def _after_label(self, text: str, start: int, end: int) -> list[Candidate]:
+        # Most labels are followed by no name: one set lookup rules them out.
+        if text[end : end + 1] not in self._may_start_value:
+            return []
         match = self._value.match(text, end)
         if not match:
-            return
+            return []
         name_start, name_end = match.span("name")
-        if name_start == end and text[start:end] in _FIELD_LABELS:
-            # 请医生查明, 辅助手段来: a field label names someone only before a separator.
-            return
+        if (
+            name_start == end
+            and text[start:end] in _FIELD_LABELS
+            and _is_han(text[name_end : name_end + 1])
+            and text[name_end] not in "的说"
+        ):
+            # 请医生查明, 辅助手段来: glued to a field label, a name must end the phrase
+            # (护士刘婷。), not run on into it.
+            return []
         # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
         colon = any(c in "：:" for c in text[end:name_start])
         name_end = self._trim(text, name_start, name_end, colon)
         if name_end > name_start:
-            yield Candidate(name_start, name_end, PERSON, LABELLED)
+            return [Candidate(name_start, name_end, PERSON, LABELLED)]
+        return []
 
     def _trim(self, text: str, start: int, end: int, labelled: bool = False) -> int:
         """End of the name once masked forms and name-like words are ruled out; start if none."""
@@ -346,7 +258,9 @@ class NameRecognizer(Recognizer):
             if surname in self._title_surnames:
                 return at - 1
             # 于医生 is a name after 经 or 找, a phrase in 请于医生指导下.
-            if surname in self._surnames and (at < 2 or text[at - 2] in "经找问跟叫谢喊见"):
+            before = text[at - 2] if at >= 2 else ""
+            relaxed = surname in "于全常平时" and not _is_han(before)
+            if surname in self._surnames and (relaxed or before in "经找问跟叫谢喊见"):
                 return at - 1
         return None
 
@@ -371,6 +285,16 @@ class NameRecognizer(Recognizer):
         elif start >= 1 and text[start - 1] in self._surnames and _free_before(text, start - 1):
             yield Candidate(start - 1, end, PERSON, LABELLED)
 
+    def _surname_only(self, text: str, start: int, end: int) -> list[Candidate]:
+        """我姓吴，叫…: the surname told alone."""
+        pair = text[end : end + 2]
+        surname = pair if pair in self._compounds else text[end : end + 1]
+        after = text[end + len(surname) : end + len(surname) + 1]
+        known = surname in self._surnames or len(surname) == 2
+        if surname and known and after and after in "，,。、 叫的":
+            return [Candidate(end, end + len(surname), PERSON, LABELLED)]
+        return []
+
     def _before_sex(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         if end < len(text) and _is_han(text[end]) and text[end] not in "性，,、）) ":
             return
@@ -385,7 +309,9 @@ class NameRecognizer(Recognizer):
         if not match:
             return
         label = text[start:end]
-        if label.lower() == "name" and not match.group().lstrip(" \t").startswith((":", "：")):
+        colon = match.group().lstrip(" \t").startswith((":", "："))
+        if label[0] in "NnP" and not colon:
+            # Name: and Patient: are labels; "patient John" in a sentence is not.
             return
         name_start = start if label.endswith(".") or label == "Miss" else match.start("name")
         yield Candidate(name_start, match.end("name"), PERSON, LABELLED)

@@ -44,8 +44,9 @@ _NOT_PERSONAL = re.compile(
 )
 
 _PHONE_LABELS = (
-    "电话", "联系电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "座机",
-    "家庭电话", "单位电话", "紧急联系电话", "联系人电话", "家属电话", "Tel", "TEL", "Phone", "Mobile", "电话号", "号码", "来电", "致电",
+    "电话", "联系电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "座机", "家庭电话",
+    "单位电话", "紧急联系电话", "联系人电话", "家属电话", "Tel", "TEL", "Phone", "Mobile", "电话号",
+    "号码", "来电", "致电",
 )  # fmt: skip
 _ID_LABELS = (
     "身份证", "身份证号", "身份证号码", "公民身份号码", "身份号码", "证件号", "证件号码",
@@ -65,7 +66,8 @@ def is_id18(digits: str) -> bool:
         len(digits) == 18
         and digits[:17].isdigit()
         and _plausible_birth(digits[6:14])
-        and ric.calc_check_digit(digits[:17]) == digits[17]
+        # python-stdnum computes the check character of a number that includes one.
+        and ric.calc_check_digit(digits) == digits[17]
     )
 
 
@@ -111,7 +113,8 @@ class NumberRecognizer(Recognizer):
         self._country_before = re.compile(r"(?:\+|＋)\s?$|(?:\(|（)\+?86(?:\)|）)\s?$")
         self._extension = re.compile(r"\s?(?:转|分机|ext\.?|EXT\.?|x|-)\s?\d{1,6}(?!\d)")
         self._label_value = re.compile(
-            LABEL_GAP + r"(?:\(|（)?(?:\+?86)?[\d０-９](?:[\d０-９]|[ \-－–—()（）](?=[\d０-９(（])){5,22}"
+            LABEL_GAP
+            + r"(?:\(|（)?(?:\+?86)?[\d０-９](?:[\d０-９]|[ \-－–—()（）](?=[\d０-９(（])){5,22}"
             r"(?:[XxＸｘ](?![A-Za-z]))?"
         )
 
@@ -167,7 +170,8 @@ class NumberRecognizer(Recognizer):
             for j in range(len(groups) - 1, i - 1, -1):
                 digits = "".join(g[2] for g in groups[i : j + 1])
                 category, strength = _read(digits)
-                if category and not (negative and strength < CHECKED):
+                # Under a lot-number label only a checksummed ID number still counts.
+                if category and not (negative and category != ID_CARD):
                     found = (j, category, strength)
                     break
             if found is None:
@@ -201,14 +205,19 @@ class NumberRecognizer(Recognizer):
         if not match:
             return
         value = match.group()
-        lead = len(value) - len(value.lstrip(" \t\u3000:：为是"))
-        begin = end + lead
+        begin = end + len(value) - len(value.lstrip(" \t\u3000:：为是"))
         value_end = match.end()
         while value_end > begin and text[value_end - 1] in " -－–—(（":
             value_end -= 1
         digits = ascii_digits(text[begin:value_end])
         if category == PHONE:
-            if len(digits) >= 7:
+            # Several numbers after one label (电话13812345678 13987654321) stay apart.
+            numbers = [
+                c for c in self._classify(text, begin, text[begin:value_end]) if c.category == PHONE
+            ]
+            if len(numbers) > 1:
+                yield from (Candidate(c.start, c.end, PHONE, LABELLED) for c in numbers)
+            elif len(digits) >= 7:
                 yield Candidate(
                     begin, self._widen_phone(text, begin, value_end)[1], PHONE, LABELLED
                 )
@@ -225,6 +234,9 @@ class NumberRecognizer(Recognizer):
         return self._labelled(text, end, ID_CARD)
 
     def _labelled_card(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        # 卡号 alone labels a card; inside 医保卡号 or 就诊卡号 it is another label's tail.
+        if end - start == 2 and start > 0 and "\u4e00" <= text[start - 1] <= "\u9fff":
+            return ()
         return self._labelled(text, end, BANK_CARD)
 
 

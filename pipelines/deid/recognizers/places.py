@@ -25,7 +25,8 @@ from pipelines.deid.spans import ADDRESS, CHECKED, HOSPITAL, LABELLED, SHAPED, C
 ADDRESS_LABELS = (
     "住址", "地址", "家住", "现住", "住在", "居住地", "居住在", "户籍地", "户籍地址", "户口所在地",
     "通讯地址", "联系地址", "家庭住址", "家庭地址", "现住址", "现居住地", "现居", "家在", "住于",
-    "暂住", "单位地址", "工作单位地址", "收货地址", "邮寄地址", "送达地址", "常住地址", "Address", "居住于", "现居住于", "住所", "邮编",
+    "暂住", "单位地址", "工作单位地址", "收货地址", "邮寄地址", "送达地址", "常住地址", "Address",
+    "居住于", "现居住于", "住所", "邮编",
 )  # fmt: skip
 # Words a house number follows (建国路88号, 中关村大街27号, 长乐里3号, 王庄村12号).
 _NUMBERED_WORDS = (
@@ -51,20 +52,23 @@ _STOP = set(
     "间说称告叫问答看查做行转入出诊床"
 )
 _HOSPITAL_STOP = _STOP
+_RUNNING_END = set(_VALUE_END) | _STOP
 _ADMIN_SUFFIX = set("省市区县旗镇乡村道州盟")
 
 # Place names that contain a stop character: the walk back goes through them.
 _PLACES_WITH_STOPS = (
     "自治区", "自治州", "自治县", "自治旗", "闵行", "于都", "于洪", "于田", "行唐", "来凤", "无为",
-    "时代", "现代", "那曲", "那坡", "名山", "自流井", "点军", "新都", "首都", "成都", "京都", "丰都",
-    "都匀", "行政", "出口", "入口", "个旧", "来安", "会同", "会理", "也门", "得荣", "新会", "江都",
+    "时代", "现代", "那曲", "那坡", "名山", "自流井", "点军", "新都", "首都", "成都", "京都",
+    "丰都", "都匀", "行政", "出口", "入口", "个旧", "来安", "会同", "会理", "也门", "得荣", "新会",
+    "江都",
 )  # fmt: skip
 # Hospitals known by a short name with no place in it (北京协和 is also 协和医院).
 _FAMOUS_HOSPITALS = (
     "协和", "华西", "湘雅", "瑞金", "仁济", "同济", "天坛", "宣武", "齐鲁", "西京", "华山", "长海",
-    "长征", "安贞", "阜外", "积水潭", "同仁", "友谊", "世纪坛", "中日友好", "和睦家", "爱尔", "华厦",
-    "宜和", "邵逸夫", "逸夫", "解放军", "武警", "南方", "珠江", "佑安", "地坛", "中山", "东方",
-    "美年", "慈铭", "瑞慈", "新华", "仁和", "博爱",
+    "长征", "安贞", "阜外", "积水潭", "同仁", "友谊", "世纪坛", "中日友好", "和睦家", "爱尔",
+    "华厦", "宜和", "邵逸夫", "逸夫", "解放军", "武警", "南方", "珠江", "佑安", "地坛", "中山",
+    "东方", "美年", "慈铭", "瑞慈", "新华", "仁和", "博爱", "北大", "北医", "清华", "复旦", "浙大",
+    "川大", "中大", "华科", "交大", "同仁堂",
 )  # fmt: skip
 _GENERIC_HOSPITAL = re.compile(
     r"(?:当地|本地|外地|外院|上级|下级|基层|附近|其他|其它|多家|几家|一家|两家|这家|那家|同一|不同|"
@@ -81,7 +85,7 @@ class PlaceRecognizer(Recognizer):
 
     def __init__(self) -> None:
         unit = "号院|号楼|号|弄|支弄|巷|段|栋|幢|座|单元|楼|层|室|户|组|排|门|期|区|附"
-        estate = "|".join(_ESTATE_WORDS + ("苑", "庭", "府", "城", "中心", "园", "大楼", "写字楼"))
+        estate = "|".join((*_ESTATE_WORDS, "苑", "庭", "府", "城", "中心", "园", "大楼", "写字楼"))
         self._tail = re.compile(
             r"(?:\s?(?:[" + _NUM + r"]+|[A-Za-zＡ-Ｚ])\s?(?:" + unit + r")"
             r"|[-—－#][0-9０-９]+|(?<=[元楼层栋幢座])[0-9０-９]{2,4}(?![0-9０-９号])"
@@ -90,9 +94,15 @@ class PlaceRecognizer(Recognizer):
         self._number_after = re.compile(
             r"\s?(?:[" + _NUM + r"]+|[A-Za-zＡ-Ｚ])\s?(?:" + unit + r")"
         )
+        self._place_marker = re.compile(
+            r"[路街道巷弄里省市区县镇乡村屯苑城]|胡同|小区|花园|公寓|大厦|家园|新村|[0-9０-９]号"
+        )
         self._postcode = re.compile(r"[ \t\u3000]?(?:邮编[:：]?)?[0-9]{6}(?![0-9])")
         self._label_value = re.compile(LABEL_GAP)
         self._generic = _GENERIC_HOSPITAL
+        self._latin_name = re.compile(
+            r"[A-Z][A-Za-z'.-]* (?:(?:[A-Z][A-Za-z'.-]*|of|and|&) ){0,7}$"
+        )
         self._transparent: dict[str, list[tuple[str, int]]] = {}
         for token in PROVINCES + CITIES + _PLACES_WITH_STOPS:
             for offset, char in enumerate(token):
@@ -102,11 +112,16 @@ class PlaceRecognizer(Recognizer):
         self._hospital_anchor = re.compile(
             f"(?:{places})|(?:{'|'.join(_FAMOUS_HOSPITALS)})"
             r"|(?<![当本外该我你他其所附周隔邻这那])(?<!所在)"
-            r"(?:(?![最好级地等各每同不以决定专业治疗])[\u4e00-\u9fff]){2,5}?[省市县区州旗镇乡]"
+            r"(?:(?![最好级地等各每同不以决定专业治疗])[\u4e00-\u9fff]){2,5}?(?:[省市县区州旗镇乡]|街道)"
+            r"|[\u4e00-\u9fff][氏记](?=[\u4e00-\u9fff]{0,4}$)"
             r"|[\u4e00-\u9fff]{1,6}?(?:大学|医学院|学院)|[0-9０-９]{2,4}$"
         )
         self._street_level = re.compile(
-            r"[路街巷弄道里]\s?[" + _NUM + r"]+\s?[号弄巷]|[" + _NUM + r"A-Za-z]+\s?(?:号楼|栋|幢|单元|室|号院|座)"
+            r"[路街巷弄道里]\s?["
+            + _NUM
+            + r"]+\s?[号弄巷]|["
+            + _NUM
+            + r"A-Za-z]+\s?(?:号楼|栋|幢|单元|室|号院|座)"
             r"|[村屯]|小区|花园|公寓|大厦|新村|家园|[省市区县][\u4e00-\u9fff]{1,6}(?:路|街|大道|大街)"
         )
 
@@ -118,6 +133,8 @@ class PlaceRecognizer(Recognizer):
             table[label] = self._labelled
         for suffix in HOSPITAL_SUFFIXES:
             table[suffix] = self._hospital
+        for suffix in ("Hospital", "Clinic", "Medical Center", "Medical Centre"):
+            table[suffix] = self._latin_hospital
         return table
 
     def shapes(self) -> list[Shape]:
@@ -130,7 +147,7 @@ class PlaceRecognizer(Recognizer):
             Shape(DIGIT, r"\d{0,4}\s?(?:号院|号楼|号|弄|巷|栋|幢|座|单元|室|组)", self._numbered),
         ]
         # A street without a number is an address only after a district (朝阳区建国路).
-        for word in ("路", "街", "大道", "大街"):
+        for word in ("路", "街"):
             pattern = f"(?:{after_admin(word, '省市区县')})(?!\\s?[0-9０-９])"
             shapes.append(Shape(word, pattern, self._unnumbered_street))
         for word in ("村", "屯"):
@@ -154,7 +171,8 @@ class PlaceRecognizer(Recognizer):
                 yield self._address(text, left, before)
             return
         left = self._walk_back(text, start)
-        if left < start:
+        # 3号楼 after 幸福小区 or 建国路88号 is an address; after 住院部 it is a ward.
+        if left < start and self._place_marker.search(text, left, start):
             yield self._address(text, left, start)
 
     def _unnumbered_street(self, text: str, start: int, end: int) -> Iterable[Candidate]:
@@ -180,7 +198,9 @@ class PlaceRecognizer(Recognizer):
         begin = gap.end() if gap else end
         stop = begin
         limit = min(len(text), begin + 60)
-        while stop < limit and text[stop] not in _VALUE_END and text[stop] not in _STOP:
+        # After 住址： the value is the address; after 住在 it is running text.
+        stops = _VALUE_END if ":" in text[end:begin] or "：" in text[end:begin] else _RUNNING_END
+        while stop < limit and text[stop] not in stops:
             stop += 1
         if stop < limit and text[stop] in ":：":
             # The value ran into the next field's label (地址：…88号电话：…).
@@ -236,6 +256,12 @@ class PlaceRecognizer(Recognizer):
         return Candidate(left, stop, ADDRESS, SHAPED)
 
     # Hospitals ---------------------------------------------------------------------
+
+    def _latin_hospital(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        """Peking Union Medical College Hospital: the capitalised words before the suffix."""
+        match = self._latin_name.search(text, max(0, start - 80), start)
+        if match and match.group().strip():
+            yield Candidate(match.start(), end, HOSPITAL, CHECKED)
 
     def _hospital(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         i = start

@@ -1,8 +1,9 @@
 """E-mail addresses and URLs.
 
 The scan runs only when the text holds what every one of them contains (``@``, ``://``,
-``www.``: `str.find` at memory speed), and reads the address with ASCII look-arounds: ``\\b`` does not separate a Latin address from the Chinese text it is
-glued to. Shapes follow RFC 5321 (local part up to 64 characters) and RFC 3986.
+``www.``: `str.find` at memory speed), and reads the address with ASCII look-arounds:
+``\\b`` does not separate a Latin address from the Chinese text it is glued to. Shapes
+follow RFC 5321 (local part up to 64 characters) and RFC 3986.
 """
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""Dates with their times, and ages over 89."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.deid import DeidConfig, Deidentifier
+
+
+@pytest.fixture(scope="module")
+def engine() -> Deidentifier:
+    return Deidentifier(DeidConfig(), b"test-secret-0123456789")
+
+
+def found(engine: Deidentifier, text: str) -> list[tuple[str, str]]:
+    return [(text[s.start : s.end], s.category) for s in engine.detect(text)]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2023年3月5日",
+        "2023年03月05日",
+        "2023-03-05",
+        "2023/03/05",
+        "2023.3.5",
+        "２０２３－０３－０５",
+        "3月5日",
+        "3月5号",
+        "2023年3月",
+        "2023 年 3 月 5 日",
+        "2023-03-05 14:30",
+        "2023年3月5日14时30分",
+        "2023-03-05T08:15:00",
+        "二〇二三年三月五日",
+        "March 5, 2023",
+        "5 Mar 2023",
+    ],
+)
+def test_dates_in_every_layout_are_found_with_their_time(engine: Deidentifier, date: str) -> None:
+    assert found(engine, f"入院时间：{date}，") == [(date, "DATE")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "参照2020年版指南，病程3年。",
+        "血压130/85mmHg，3-5天复查。",
+        "每月1次，服药12个月。",
+        "2019-2020年间反复发作。",
+    ],
+)
+def test_years_ranges_and_durations_are_not_dates(engine: Deidentifier, text: str) -> None:
+    assert found(engine, text) == []
+
+
+@pytest.mark.parametrize("age", ["92岁", "95周岁", "101岁", "九十二岁", "一百零一岁", "90多岁"])
+def test_ages_over_89_are_found(engine: Deidentifier, age: str) -> None:
+    assert found(engine, f"患者{age}，卧床。") == [(age, "AGE")]
+
+
+def test_an_age_over_89_after_its_label_is_found_without_a_unit(engine: Deidentifier) -> None:
+    assert found(engine, "年龄：93\t性别：女") == [("93", "AGE")]
+
+
+@pytest.mark.parametrize(
+    "text", ["患者89岁，卧床。", "年龄：45岁", "65岁以上老年人慎用。", "八十九岁"]
+)
+def test_ages_of_89_and_under_are_not_identifiers(engine: Deidentifier, text: str) -> None:
+    assert found(engine, text) == []
+
+
+def test_a_compact_date_after_a_date_label_is_found(engine: Deidentifier) -> None:
+    assert found(engine, "报告日期：20230305 08:30") == [("20230305 08:30", "DATE")]
+
+
+def test_a_compact_date_shaped_lot_number_is_not_a_date(engine: Deidentifier) -> None:
+    assert found(engine, "批号：20230305") == []

@@ -1,0 +1,97 @@
+"""Addresses from street level down, and named hospitals."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.deid import DeidConfig, Deidentifier
+
+
+@pytest.fixture(scope="module")
+def engine() -> Deidentifier:
+    return Deidentifier(DeidConfig(), b"test-secret-0123456789")
+
+
+def found(engine: Deidentifier, text: str, category: str) -> list[str]:
+    return [text[s.start : s.end] for s in engine.detect(text) if s.category == category]
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("住址：北京市朝阳区建国路88号3号楼2单元1502室", "北京市朝阳区建国路88号3号楼2单元1502室"),
+        (
+            "患者家住广西壮族自治区南宁市青秀区民族大道100号。",
+            "广西壮族自治区南宁市青秀区民族大道100号",
+        ),
+        ("现住上海市闵行区七宝镇漕宝路3366号", "上海市闵行区七宝镇漕宝路3366号"),
+        (
+            "我家在河南省周口市郸城县汲冢镇王庄村3组，离医院远。",
+            "河南省周口市郸城县汲冢镇王庄村3组",
+        ),
+        ("她住在幸福小区5栋301室，独居。", "幸福小区5栋301室"),
+        ("地址：江西省赣州市于都县城关镇长征路12号", "江西省赣州市于都县城关镇长征路12号"),
+        ("邮寄到杭州市西湖区文三路478号华星时代广场A座", "杭州市西湖区文三路478号华星时代广场A座"),
+    ],
+)
+def test_addresses_are_found_from_their_first_administrative_unit(
+    engine: Deidentifier, text: str, address: str
+) -> None:
+    assert found(engine, text, "ADDRESS") == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "籍贯：湖南省长沙市，汉族。",
+        "患者来自广东深圳，务农。",
+        "出生地：四川成都",
+        "我知道这条路很远，一路上都不舒服。",
+        "我住在医院附近。",
+        "1号染色体异常，3号床患者已出院。",
+    ],
+)
+def test_a_province_or_city_alone_and_street_words_are_not_addresses(
+    engine: Deidentifier, text: str
+) -> None:
+    assert found(engine, text, "ADDRESS") == []
+
+
+@pytest.mark.parametrize(
+    "text, hospital",
+    [
+        ("患者曾在北京协和医院就诊。", "北京协和医院"),
+        ("后转至四川大学华西医院进一步治疗。", "四川大学华西医院"),
+        ("2020年于郑州大学第一附属医院行手术。", "郑州大学第一附属医院"),
+        ("就诊于郸城县人民医院，诊断为肺炎。", "郸城县人民医院"),
+        ("在汲冢镇卫生院输液3天。", "汲冢镇卫生院"),
+        ("既往于301医院诊断为冠心病。", "301医院"),
+    ],
+)
+def test_named_hospitals_are_found(engine: Deidentifier, text: str, hospital: str) -> None:
+    assert found(engine, text, "HOSPITAL") == [hospital]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "患者遂来我院就诊。",
+        "曾在当地医院治疗，效果不佳。",
+        "建议到正规专科医院检查。",
+        "县人民医院诊断为胃炎。",
+        "必要时转上级医院。",
+        "去医院看看吧。",
+    ],
+)
+def test_generic_hospital_mentions_are_not_identifiers(engine: Deidentifier, text: str) -> None:
+    assert found(engine, text, "HOSPITAL") == []
+
+
+def test_an_english_hospital_name_is_found(engine: Deidentifier) -> None:
+    text = "Seen at Peking Union Medical College Hospital on admission."
+    assert found(engine, text, "HOSPITAL") == ["Peking Union Medical College Hospital"]
+
+
+@pytest.mark.parametrize("text", ["请到住院部3号楼5层心内科。", "门诊楼2单元采血。"])
+def test_hospital_buildings_are_not_addresses(engine: Deidentifier, text: str) -> None:
+    assert found(engine, text, "ADDRESS") == []
