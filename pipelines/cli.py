@@ -16,6 +16,7 @@ from pipelines.errors import MedloomError
 _GROUPS: tuple[tuple[str, str], ...] = (
     ("pipelines.corpus_cli", "run, demo, validate, report"),
     ("pipelines.deid.cli", "deid"),
+    ("pipelines.dedup.cli", "dedup"),
 )
 
 

@@ -6,6 +6,7 @@ Parquet keeps in the file footer, so a trainer can tell what a file holds.
 """
 
 from schemas.registry import (
+    DEDUP_CLUSTER,
     PRETRAIN_DOCUMENT,
     QUARANTINE,
     REJECT,
@@ -15,6 +16,7 @@ from schemas.registry import (
 )
 
 __all__ = [
+    "DEDUP_CLUSTER",
     "PRETRAIN_DOCUMENT",
     "QUARANTINE",
     "REJECT",

@@ -78,7 +78,21 @@ QUARANTINE = SchemaSpec(
     ),
 )
 
-_REGISTRY = {s.name: s for s in (PRETRAIN_DOCUMENT, REJECT, QUARANTINE)}
+# One row per document that went through near-duplicate removal: its cluster (the kept
+# copy's id), whether it is that copy, and its Jaccard similarity to it.
+DEDUP_CLUSTER = SchemaSpec(
+    name="dedup_cluster",
+    version="1.0",
+    fields=(
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("cluster", pa.string(), nullable=False),
+        pa.field("kept", pa.bool_(), nullable=False),
+        pa.field("kept_id", pa.string(), nullable=False),
+        pa.field("similarity", pa.float64(), nullable=False),
+    ),
+)
+
+_REGISTRY = {s.name: s for s in (PRETRAIN_DOCUMENT, REJECT, QUARANTINE, DEDUP_CLUSTER)}
 
 
 def get_schema(name: str) -> SchemaSpec:

@@ -1,1 +1,1 @@
-"""Deduplication: exact (normalised text) and, later, near-duplicate (MinHash LSH)."""
+"""Deduplication: exact (normalised text) and near-duplicate (MinHash LSH, pipelines.dedup.near)."""

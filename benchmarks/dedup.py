@@ -1,0 +1,305 @@
+"""Near-duplicate removal against datasketch MinHashLSH + union-find, on real medical text.
+
+    .venv/bin/python benchmarks/dedup.py --sizes 10000 100000 [--out benchmarks/out/dedup.json]
+
+The test set: sentences of the real files in ../shared/data/real (huatuo26M_test,
+CMtMedQA_test, medical_sft_1K) recombined into distinct documents of 4-8 sentences; a share of
+them get planted near-duplicates (character edits of 1-8%, reordered sentences, a header or
+footer, traditional characters, full-width/half-width swaps, truncation) and hard negatives
+(a distinct document that shares one long sentence). Pairs are scored by the Jaccard of the
+raw texts' character 5-gram sets. Each system runs in its own process, end to end from JSONL
+to JSONL, so its peak memory is its own; docs/s is per core (both run on one core here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REAL = REPO.parent / "shared" / "data" / "real"
+BANDS = ((0.9, 1.01), (0.8, 0.9), (0.7, 0.8), (0.5, 0.7), (0.0, 0.5))
+_SENTENCE = re.compile(r"[^。！？!?；\n]+[。！？!?；]?")
+_FULL = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+def _real_texts() -> list[str]:
+    texts = []
+    for item in json.loads((REAL / "zhongjing/huatuo26M_test.json").read_text("utf-8")):
+        texts += item["instruction"] + item["output"]
+    for item in json.loads((REAL / "zhongjing/CMtMedQA_test.json").read_text("utf-8")):
+        for q, a in item.get("history") or []:
+            texts += [q, a]
+        texts += [item.get("instruction") or item.get("instruct") or "", item.get("output", "")]
+    with open(REAL / "medicalgpt/medical_sft_1K_format.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            texts += [turn["value"] for turn in json.loads(line)["conversations"]]
+    return texts
+
+
+def _sentences() -> list[str]:
+    seen, pool = set(), []
+    for text in _real_texts():
+        for s in _SENTENCE.findall(text):
+            s = s.strip()
+            if len(s) >= 12 and s not in seen:
+                seen.add(s)
+                pool.append(s)
+    return pool
+
+
+def _edit(text: str, rate: float, rng: random.Random) -> str:
+    chars = list(text)
+    for _ in range(max(1, int(len(chars) * rate))):
+        i = rng.randrange(len(chars))
+        op = rng.random()
+        if op < 0.4:
+            chars[i] = rng.choice("的了是在有和患者医生治疗建议")
+        elif op < 0.7:
+            del chars[i]
+        else:
+            chars.insert(i, rng.choice("啊呢吧的了"))
+    return "".join(chars)
+
+
+def _variant(text: str, rng: random.Random) -> tuple[str, str]:
+    import opencc
+
+    kind = rng.choice(["edit", "reorder", "header", "traditional", "width", "truncate"])
+    if kind == "edit":
+        return kind, _edit(text, rng.uniform(0.01, 0.08), rng)
+    if kind == "reorder":
+        parts = _SENTENCE.findall(text)
+        i = rng.randrange(max(1, len(parts) - 1))
+        parts[i : i + 2] = parts[i : i + 2][::-1]
+        return kind, "".join(parts)
+    if kind == "header":
+        return kind, rng.choice(["【健康问答】", "来源：好大夫在线\n"]) + text + rng.choice(
+            ["", "\n以上内容仅供参考，请遵医嘱。"]
+        )
+    if kind == "traditional":
+        return kind, opencc.OpenCC("s2t").convert(text)
+    if kind == "width":
+        return kind, "".join(_FULL.get(c, c) for c in text).replace("，", ",").replace("。", ".")
+    return kind, text[: int(len(text) * rng.uniform(0.85, 0.95))]
+
+
+def build(size: int, seed: int = 0) -> tuple[list[dict], dict[str, int]]:
+    """Documents and the family (origin) of each; a family is one set of planted copies."""
+    rng = random.Random(seed)
+    pool = _sentences()
+    docs: list[dict] = []
+    family: dict[str, int] = {}
+    n = 0
+    while len(docs) < size:
+        base = "".join(rng.sample(pool, rng.randint(4, 8)))
+        fam = n
+        n += 1
+        docs.append({"id": f"d{len(docs)}", "text": base})
+        family[docs[-1]["id"]] = fam
+        roll = rng.random()
+        if roll < 0.2:
+            for _ in range(rng.randint(1, 3)):
+                kind, text = _variant(base, rng)
+                docs.append({"id": f"d{len(docs)}", "text": text, "kind": kind})
+                family[docs[-1]["id"]] = fam
+        elif roll < 0.3:
+            parts = _SENTENCE.findall(base)
+            longest = max(parts, key=len)
+            other = "".join(rng.sample(pool, rng.randint(3, 6))) + longest
+            docs.append({"id": f"d{len(docs)}", "text": other, "kind": "hard_negative"})
+            family[docs[-1]["id"]] = n
+            n += 1
+    return docs[:size], family
+
+
+def grams(text: str) -> set[str]:
+    return {text[i : i + 5] for i in range(max(1, len(text) - 4))}
+
+
+def run_peer(input_path: str, output_path: str, threshold: float, num_perm: int) -> None:
+    """datasketch 2.0 MinHash (bulk) + MinHashLSH at its optimal bands + union-find."""
+    from datasketch import MinHash, MinHashLSH
+
+    from pipelines.dedup.shingles import shingles
+
+    with open(input_path, encoding="utf-8") as lines:
+        docs = [json.loads(line) for line in lines]
+    sets = [[s.encode("utf-8") for s in shingles(d["text"], 5)] for d in docs]
+    hashes = MinHash.bulk(sets, num_perm=num_perm)
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    parent = list(range(len(docs)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, m in enumerate(hashes):
+        if not sets[i]:
+            continue
+        for j in lsh.query(m):
+            a, b = find(i), find(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        lsh.insert(i, m)
+    with open(output_path, "w", encoding="utf-8") as out:
+        for i, d in enumerate(docs):
+            root = find(i)
+            out.write(
+                json.dumps({"id": d["id"], "cluster": docs[root]["id"], "kept": root == i}) + "\n"
+            )
+
+
+def signature_speed(docs: list[dict], num_perm: int) -> dict[str, float]:
+    """Signatures per second: rensa's matrix kernel against datasketch's bulk, same shingles."""
+    from datasketch import MinHash
+
+    from pipelines.dedup.minhash import signatures
+    from pipelines.dedup.shingles import shingles
+
+    sets = [shingles(d["text"], 5) for d in docs]
+    start = time.perf_counter()
+    signatures(sets, num_perm, 42)
+    rensa_s = time.perf_counter() - start
+    encoded = [[s.encode("utf-8") for s in x] for x in sets]
+    start = time.perf_counter()
+    MinHash.bulk(encoded, num_perm=num_perm)
+    datasketch_s = time.perf_counter() - start
+    return {
+        "rensa_docs_per_s": len(docs) / rensa_s,
+        "datasketch_docs_per_s": len(docs) / datasketch_s,
+    }
+
+
+def score(output_path: str, family: dict[str, int], text: dict[str, str]) -> dict:
+    clusters: dict[str, list[str]] = defaultdict(list)
+    with open(output_path, encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            clusters[row["cluster"]].append(row["id"])
+    predicted = {tuple(sorted(p)) for m in clusters.values() for p in combinations(m, 2)}
+    members: dict[int, list[str]] = defaultdict(list)
+    for doc_id, fam in family.items():
+        members[fam].append(doc_id)
+    truth = {tuple(sorted(p)) for m in members.values() for p in combinations(m, 2)}
+    by_band = {}
+    for lo, hi in BANDS:
+        pairs = [p for p in truth if lo <= _jaccard(text, p) < hi]
+        found = sum(p in predicted for p in pairs)
+        by_band[f"{lo:.1f}-{min(hi, 1.0):.1f}"] = {
+            "pairs": len(pairs),
+            "recall": round(found / len(pairs), 4) if pairs else None,
+        }
+    true_positive = len(predicted & truth)
+    return {
+        "precision": round(true_positive / len(predicted), 4) if predicted else None,
+        "predicted_pairs": len(predicted),
+        "planted_pairs": len(truth),
+        "recall_by_jaccard": by_band,
+    }
+
+
+def _jaccard(text: dict[str, str], pair: tuple[str, str]) -> float:
+    a, b = grams(text[pair[0]]), grams(text[pair[1]])
+    return len(a & b) / len(a | b)
+
+
+def _timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{command[:4]} failed with status {status}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--num-perm", type=int, default=128)
+    parser.add_argument("--work", default="/tmp/medloom-dedup-bench")
+    parser.add_argument("--out", default=str(REPO / "benchmarks/out/dedup.json"))
+    parser.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        run_peer(args.peer[0], args.peer[1], args.threshold, args.num_perm)
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in args.sizes:
+        docs, family = build(size)
+        source = work / f"docs-{size}.jsonl"
+        with open(source, "w", encoding="utf-8") as out:
+            for d in docs:
+                out.write(json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n")
+        text = {d["id"]: d["text"] for d in docs}
+        ours_out, peer_out = work / f"ours-{size}.jsonl", work / f"peer-{size}.jsonl"
+        python = sys.executable
+        ours_s, ours_mb = _timed(
+            [
+                python,
+                "-m",
+                "pipelines.dedup.cli",
+                "dedup",
+                "--input",
+                str(source),
+                "--output",
+                str(ours_out),
+                "--threshold",
+                str(args.threshold),
+                "--num-perm",
+                str(args.num_perm),
+            ]
+        )
+        peer_s, peer_mb = _timed(
+            [
+                python,
+                __file__,
+                "--peer",
+                str(source),
+                str(peer_out),
+                "--threshold",
+                str(args.threshold),
+                "--num-perm",
+                str(args.num_perm),
+            ]
+        )
+        result = {
+            "documents": size,
+            "medloom": {
+                "seconds": round(ours_s, 2),
+                "docs_per_s": round(size / ours_s),
+                "peak_rss_mib": round(ours_mb),
+                **score(str(ours_out), family, text),
+            },
+            "datasketch_peer": {
+                "seconds": round(peer_s, 2),
+                "docs_per_s": round(size / peer_s),
+                "peak_rss_mib": round(peer_mb),
+                **score(str(peer_out), family, text),
+            },
+            "speed_ratio": round(peer_s / ours_s, 2),
+            "signatures": signature_speed(docs[:5000], args.num_perm),
+        }
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        results.append(result)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

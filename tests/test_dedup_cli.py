@@ -1,0 +1,77 @@
+"""`medloom dedup`: JSONL in, one cluster line per input line out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipelines.dedup.cli import main
+
+_CASE = (
+    "患者女性，42岁，反复上腹部疼痛两月余，进食后加重，伴反酸嗳气，无呕血黑便。"
+    "胃镜示胃窦部溃疡，幽门螺杆菌阳性，予四联疗法治疗两周。"
+)
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_dedup_writes_one_line_per_input(tmp_path: Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(
+        source,
+        [
+            json.dumps({"id": "q1", "text": _CASE}, ensure_ascii=False),
+            json.dumps(
+                {"id": "q2", "text": "【病例】" + _CASE.replace("两周", "十四天")},
+                ensure_ascii=False,
+            ),
+            json.dumps(
+                {"id": "q3", "text": "小儿发热超过38.5度可口服布洛芬混悬液退热。"},
+                ensure_ascii=False,
+            ),
+            json.dumps({"id": "q4", "text": ""}),
+            "{not json",
+        ],
+    )
+    assert main(["dedup", "--input", str(source), "--output", str(out)]) == 0
+    rows = sorted(_read(out), key=lambda r: str(r["id"]))
+    clustered = [r for r in rows if r["id"] in ("q1", "q2")]
+    assert [r["cluster"] for r in clustered] == [clustered[0]["cluster"]] * 2
+    assert sorted(r["kept"] for r in clustered) == [False, True]
+    assert [r for r in rows if r["id"] in ("q3", "q4")] == [
+        {"id": "q3", "cluster": "q3", "kept": True},
+        {"id": "q4", "cluster": "q4", "kept": True},
+    ]
+    assert [r for r in rows if r["id"] is None] == [
+        {"id": None, "cluster": None, "kept": False, "line": 5, "error": "invalid JSON"}
+    ]
+
+
+def test_repeated_ids_each_get_a_line(tmp_path: Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    line = json.dumps({"id": "dup", "text": _CASE}, ensure_ascii=False)
+    _write(source, [line, line])
+    assert main(["dedup", "--input", str(source), "--output", str(out)]) == 0
+    assert sorted(r["kept"] for r in _read(out)) == [False, True]
+
+
+def test_missing_input_is_one_line_error(tmp_path: Path, capsys) -> None:
+    code = main(["dedup", "--input", str(tmp_path / "nope.jsonl"), "--output", "x"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"medloom: error: input file not found: {tmp_path / 'nope.jsonl'}"
+    )
+
+
+def test_bad_threshold_is_one_line_error(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    _write(source, ['{"id": 1, "text": "头痛"}'])
+    code = main(["dedup", "--input", str(source), "--output", "x", "--threshold", "1.5"])
+    assert code == 2
+    assert "--threshold must be in (0, 1]" in capsys.readouterr().err

@@ -1,0 +1,123 @@
+"""NearDedup: one copy kept per cluster of near-duplicates, by rule; every drop a reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines.dedup.config import NearDedupConfig
+from pipelines.dedup.near import NearDedup, node_id, node_key
+
+_CASE = (
+    "患者男性，65岁，因反复胸闷气短三年，加重一周入院。既往有高血压病史十年，规律服用氨氯地平。"
+    "查体：血压150/90mmHg，双肺底可闻及湿啰音，心率98次/分。"
+)
+_ADVICE = "糖尿病患者应控制饮食，适当运动，定期监测血糖，必要时使用胰岛素治疗，预防并发症的发生。"
+
+
+def _doc(doc_id: str, text: str, source: str = "records") -> dict[str, Any]:
+    return {"id": doc_id, "text": text, "source": source, "source_record_id": doc_id}
+
+
+def _run(docs: list[dict[str, Any]], priorities: dict[str, int], check: Any) -> None:
+    with beam.Pipeline() as p:
+        result = (
+            p
+            | beam.Create(docs)
+            | NearDedup(NearDedupConfig(component_rounds=4), priorities, 12, True)
+        )
+        check(result)
+
+
+def test_node_keys_sort_by_priority_then_hash() -> None:
+    assert node_key("b", 5) < node_key("a", 1)
+    assert node_id(node_key("病例-7", 0)) == "病例-7"
+
+
+def test_near_copy_is_rejected_with_the_kept_id_and_jaccard() -> None:
+    docs = [_doc("a", _CASE), _doc("b", _CASE.replace("十年", "十一年")), _doc("c", _ADVICE)]
+    ordered = sorted(["a", "b"], key=lambda i: node_key(i, 0))
+
+    def check(result: Any) -> None:
+        assert_that(
+            result.kept | beam.Map(lambda d: d["id"]),
+            equal_to([ordered[0], "c"]),
+            label="kept",
+        )
+        assert_that(
+            result.rejected | beam.Map(lambda r: (r["id"], r["stage"], r["reason"], r["detail"])),
+            equal_to(
+                [(ordered[1], "near_dedup", "near_duplicate", f"of {ordered[0]}, jaccard 0.87")]
+            ),
+            label="rejected",
+        )
+
+    _run(docs, {}, check)
+
+
+def test_higher_priority_source_is_kept() -> None:
+    docs = [
+        _doc("forum-1", _CASE, "forum"),
+        _doc("book-1", _CASE.replace("三年", "3年"), "textbook"),
+    ]
+
+    def check(result: Any) -> None:
+        assert_that(result.kept | beam.Map(lambda d: d["id"]), equal_to(["book-1"]), label="kept")
+
+    _run(docs, {"textbook": 10, "forum": 1}, check)
+
+
+def test_every_document_gets_one_cluster_row() -> None:
+    docs = [_doc("a", _CASE), _doc("b", _CASE + "谢谢医生。"), _doc("c", _ADVICE), _doc("d", "")]
+    ordered = sorted(["a", "b"], key=lambda i: node_key(i, 0))
+
+    def check(result: Any) -> None:
+        assert_that(
+            result.clusters | beam.Map(lambda r: (r["id"], r["cluster"], r["kept"])),
+            equal_to(
+                [
+                    (ordered[0], ordered[0], True),
+                    (ordered[1], ordered[0], False),
+                    ("c", "c", True),
+                    ("d", "d", True),
+                ]
+            ),
+        )
+
+    _run(docs, {}, check)
+
+
+def test_hard_negative_sharing_one_sentence_is_kept() -> None:
+    shared = "既往有高血压病史十年，规律服用氨氯地平。"
+    docs = [
+        _doc("a", "患者女性，72岁，头晕伴视物旋转两天。" + shared + "头颅CT未见出血。"),
+        _doc("b", "患者男性，58岁，双下肢水肿一月。" + shared + "尿蛋白阳性，肌酐升高。"),
+    ]
+
+    def check(result: Any) -> None:
+        assert_that(result.kept | beam.Map(lambda d: d["id"]), equal_to(["a", "b"]))
+
+    _run(docs, {}, check)
+
+
+def test_many_copies_of_one_text_form_one_cluster() -> None:
+    docs = [_doc(f"copy-{i}", _CASE) for i in range(150)]
+    kept = min((f"copy-{i}" for i in range(150)), key=lambda i: node_key(i, 0))
+
+    def check(result: Any) -> None:
+        assert_that(result.kept | beam.Map(lambda d: d["id"]), equal_to([kept]), label="kept")
+        assert_that(
+            result.rejected | beam.combiners.Count.Globally(), equal_to([149]), label="rejected"
+        )
+        assert_that(
+            result.stats
+            | beam.Filter(lambda s: s[0][1] == "near_dedup/hot_buckets")
+            | beam.Map(lambda s: s[1])
+            | beam.CombineGlobally(sum),
+            equal_to([32]),
+            label="hot",
+        )
+
+    _run(docs, {}, check)

@@ -1,0 +1,48 @@
+"""Shingles: copies that differ only in form share them."""
+
+from __future__ import annotations
+
+from pipelines.dedup.shingles import fold, jaccard, shingles
+
+
+def test_fold_removes_punctuation_space_and_width_and_script() -> None:
+    assert fold("高血壓患者， 血压１５０／９０ＭＭＨＧ。") == "高血压患者血压15090mmhg"
+
+
+def test_char_shingles_are_five_character_grams_of_the_folded_text() -> None:
+    assert shingles("头痛，发热三天。", 5) == {"头痛发热三", "痛发热三天"}
+
+
+def test_text_shorter_than_n_is_one_shingle() -> None:
+    assert shingles("咳嗽", 5) == {"咳嗽"}
+
+
+def test_empty_or_punctuation_only_text_has_no_shingles() -> None:
+    assert shingles(" 。，！", 5) == set()
+
+
+def test_english_text_gets_word_shingles() -> None:
+    assert shingles("Take aspirin daily, with food.", 3, "auto") == {
+        "take aspirin daily",
+        "aspirin daily with",
+        "daily with food",
+    }
+
+
+def test_jieba_shingles_are_word_grams() -> None:
+    assert shingles("高血压患者应低盐饮食", 2, "jieba") == {
+        "高血压 患者",
+        "患者 应低",
+        "应低 盐",
+        "盐 饮食",
+    }
+
+
+def test_traditional_and_simplified_copies_are_identical() -> None:
+    traditional = shingles("糖尿病患者應控制飲食，適當運動。", 5)
+    simplified = shingles("糖尿病患者应控制饮食，适当运动。", 5)
+    assert jaccard(traditional, simplified) == 1.0
+
+
+def test_jaccard_of_empty_sets_is_zero() -> None:
+    assert jaccard(set(), set()) == 0.0
