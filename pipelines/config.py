@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from pipelines.dedup.config import NearDedupConfig
 from pipelines.deid.config import DeidConfig
 from pipelines.errors import ConfigError
 from pipelines.filters.config import FiltersConfig
@@ -132,6 +133,8 @@ class ChunkingConfig:
 @dataclass
 class DedupConfig:
     exact: bool = True
+    # Off by default in the corpus pipeline until it is fast enough (issue 4).
+    near: NearDedupConfig = field(default_factory=lambda: NearDedupConfig(enabled=False))
 
 
 @dataclass

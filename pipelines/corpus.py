@@ -27,6 +27,8 @@ from pipelines import manifest as manifest_lib
 from pipelines.config import CorpusConfig
 from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.exact import ExactDedup
+from pipelines.dedup.minhash import minhash_parameters
+from pipelines.dedup.near import CLUSTERS, NearDedup
 from pipelines.deid import load_secret
 from pipelines.errors import MedloomError, ValidationFailed
 from pipelines.readers import resolve_inputs
@@ -43,12 +45,20 @@ from pipelines.transforms import (
     Normalise,
     ReadSources,
 )
-from schemas import PRETRAIN_DOCUMENT, QUARANTINE, REJECT
+from schemas import DEDUP_CLUSTER, PRETRAIN_DOCUMENT, QUARANTINE, REJECT
 
 # About this much input per output shard keeps one shard's rows small in a worker.
 BYTES_PER_SHARD = 64 * 1024 * 1024
 STATS_FILE = ".medloom/stats.json"
-OWNED_PATHS = ("pretrain", "rejects", "quarantine", ".medloom", "manifest.json", "report.html")
+OWNED_PATHS = (
+    "pretrain",
+    "rejects",
+    "quarantine",
+    "dedup_clusters",
+    ".medloom",
+    "manifest.json",
+    "report.html",
+)
 
 Say = Callable[[str], None]
 
@@ -169,6 +179,22 @@ def build_pipeline(
         deduped = kept | "ExactDedup" >> ExactDedup(priorities, excerpt_chars, with_excerpt)
         kept = deduped.kept
         rejects.append(deduped[REJECTED])
+    extra_outputs = []
+    if config.dedup.near.enabled:
+        near = kept | "NearDedup" >> NearDedup(
+            config.dedup.near, priorities, excerpt_chars, with_excerpt
+        )
+        kept = near.kept
+        rejects.append(near[REJECTED])
+        stats.append(near[STATS])
+        clusters = near[CLUSTERS] | "WriteClusters" >> WriteDataset(
+            DEDUP_CLUSTER,
+            FileSystems.join(output_dir, "dedup_clusters"),
+            max(1, shards // 4),
+            key=_by_id,
+            sort_key=_by_id,
+        )
+        extra_outputs.append(clusters[OUTPUTS])
     guarded = kept | "LeakGate" >> GuardLeaks(secret)
     kept = guarded.clean
     rejects.append(guarded[REJECTED])
@@ -212,7 +238,7 @@ def build_pipeline(
     )
     inputs = read[INPUTS] | "ListInputs" >> beam.combiners.ToList()
     outputs = (
-        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS])
+        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs)
         | "AllOutputs" >> beam.Flatten()
         | "ListOutputs" >> beam.combiners.ToList()
     )
@@ -257,6 +283,7 @@ def assemble_manifest(
         ("pretrain", PRETRAIN_DOCUMENT),
         ("rejects", REJECT),
         ("quarantine", QUARANTINE),
+        ("dedup_clusters", DEDUP_CLUSTER),
     ):
         files = [(p, n) for name, p, n in payload["outputs"] if name == schema.name]
         outputs[dataset] = {
@@ -274,7 +301,17 @@ def assemble_manifest(
         "config": config.to_dict(),
         "libraries": manifest_lib.library_versions(),
         "inputs": payload["inputs"],
-        "stages": ["read", "normalise", "deid", "filter", "exact_dedup", "leak_gate", "write"],
+        "stages": [
+            "read",
+            "normalise",
+            "deid",
+            "filter",
+            "exact_dedup",
+            *(["near_dedup"] if config.dedup.near.enabled else []),
+            "leak_gate",
+            "write",
+        ],
+        "minhash": minhash_parameters(config.dedup.near) if config.dedup.near.enabled else None,
         "deid": {
             "enabled": config.deid.enabled,
             "mode": config.deid.mode,
