@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.deid import DeidConfig, Deidentifier
+
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
@@ -23,6 +25,17 @@ def deid_secret() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MEDLOOM_DEID_SECRET", secret)
         yield secret
+
+
+@pytest.fixture(scope="module")
+def engine() -> Deidentifier:
+    """A de-identification engine with the default config and a test secret."""
+    return Deidentifier(DeidConfig(), b"test-secret-0123456789")
+
+
+def found(engine: Deidentifier, text: str) -> list[tuple[str, str]]:
+    """(value, category) of every identifier the engine detects in ``text``."""
+    return [(text[s.start : s.end], s.category) for s in engine.detect(text)]
 
 
 def real_file(relative: str) -> Path:

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import found
 
-from pipelines.deid import DeidConfig, Deidentifier
-
-
-@pytest.fixture(scope="module")
-def engine() -> Deidentifier:
-    return Deidentifier(DeidConfig(), b"test-secret-0123456789")
-
-
-def found(engine: Deidentifier, text: str) -> list[tuple[str, str]]:
-    return [(text[s.start : s.end], s.category) for s in engine.detect(text)]
+from pipelines.deid import Deidentifier
 
 
 @pytest.mark.parametrize(

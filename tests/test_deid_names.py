@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.deid import DeidConfig, Deidentifier
-
-
-@pytest.fixture(scope="module")
-def engine() -> Deidentifier:
-    return Deidentifier(DeidConfig(), b"test-secret-0123456789")
+from pipelines.deid import Deidentifier
 
 
 def names(engine: Deidentifier, text: str) -> list[str]:
