@@ -292,14 +292,15 @@ def assemble_manifest(
             "files": sorted(_relative(p, output_dir) for p, _ in files),
             "rows": sum(n for _, n in files),
         }
+    libraries = manifest_lib.library_versions()
     return {
-        "medloom_version": manifest_lib.library_versions()["medloom"],
+        "medloom_version": libraries["medloom"],
         "pipeline": "corpus",
         "dataset": "pretrain",
         "name": config.name,
         "runner": runner,
         "config": config.to_dict(),
-        "libraries": manifest_lib.library_versions(),
+        "libraries": libraries,
         "inputs": payload["inputs"],
         "stages": [
             "read",
