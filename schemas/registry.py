@@ -92,7 +92,117 @@ DEDUP_CLUSTER = SchemaSpec(
     ),
 )
 
-_REGISTRY = {s.name: s for s in (PRETRAIN_DOCUMENT, REJECT, QUARANTINE, DEDUP_CLUSTER)}
+# One chat message, shared by every conversational schema (TRL's `messages` form).
+MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+
+# A conversation as read from a source, before cleaning: what crosses the dialogue stages.
+DIALOGUE = SchemaSpec(
+    name="dialogue",
+    version="1.0",
+    fields=(
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_record_id", pa.string(), nullable=False),
+        pa.field("department", pa.string(), nullable=False),
+        pa.field("department_raw", pa.string(), nullable=True),
+        pa.field("turns", pa.list_(MESSAGE), nullable=False),
+        pa.field("metadata", pa.map_(pa.string(), pa.string()), nullable=False),
+    ),
+)
+
+# A supervised fine-tuning sample: `messages` is what TRL's SFTTrainer takes as it is.
+# `task` says what built it (dialogue, clinical_diagnosis, exam, kg_qa, ...); `cluster` is
+# the near-duplicate cluster whose hash decides `split`.
+SFT_CONVERSATION = SchemaSpec(
+    name="sft_conversation",
+    version="1.0",
+    fields=(
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("messages", pa.list_(MESSAGE), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_record_id", pa.string(), nullable=False),
+        pa.field("department", pa.string(), nullable=False),
+        pa.field("task", pa.string(), nullable=False),
+        pa.field("num_turns", pa.int32(), nullable=False),
+        pa.field("num_tokens", pa.int32(), nullable=False),
+        pa.field("cluster", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+    ),
+)
+
+RESPONSE = pa.struct(
+    [pa.field("id", pa.string()), pa.field("content", pa.string()), pa.field("model", pa.string())]
+)
+
+# One annotator's judgement of one item. `ranks`, `unsafe` and the score lists are aligned
+# with the item's `responses`; rank 1 is best, equal ranks are ties.
+ANNOTATION = pa.struct(
+    [
+        pa.field("annotator", pa.string()),
+        pa.field("rule_version", pa.string()),
+        pa.field("ranks", pa.list_(pa.int32())),
+        pa.field("unsafe", pa.list_(pa.bool_())),
+        pa.field(
+            "scores",
+            pa.list_(
+                pa.struct(
+                    [pa.field("dimension", pa.string()), pa.field("values", pa.list_(pa.int32()))]
+                )
+            ),
+        ),
+        pa.field("corrected", pa.string()),
+        pa.field("shown_order", pa.list_(pa.string())),
+        pa.field("seconds", pa.float64()),
+    ]
+)
+
+# Listwise preference data: every annotator's judgement and the final ranking.
+PREFERENCE_RANKING = SchemaSpec(
+    name="preference_ranking",
+    version="1.0",
+    fields=(
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("prompt", pa.list_(MESSAGE), nullable=False),
+        pa.field("responses", pa.list_(RESPONSE), nullable=False),
+        pa.field("annotations", pa.list_(ANNOTATION), nullable=False),
+        pa.field("final_ranks", pa.list_(pa.int32()), nullable=False),
+        pa.field("final_by", pa.string(), nullable=False),
+        pa.field("rule_version", pa.string(), nullable=False),
+    ),
+)
+
+# Pairwise preference data in TRL's conversational form; RewardTrainer reads `margin`.
+PREFERENCE_PAIR = SchemaSpec(
+    name="preference_pair",
+    version="1.0",
+    fields=(
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("prompt", pa.list_(MESSAGE), nullable=False),
+        pa.field("chosen", pa.list_(MESSAGE), nullable=False),
+        pa.field("rejected", pa.list_(MESSAGE), nullable=False),
+        pa.field("chosen_id", pa.string(), nullable=False),
+        pa.field("rejected_id", pa.string(), nullable=False),
+        pa.field("margin", pa.float64(), nullable=False),
+        pa.field("rule_version", pa.string(), nullable=False),
+    ),
+)
+
+_REGISTRY = {
+    s.name: s
+    for s in (
+        PRETRAIN_DOCUMENT,
+        REJECT,
+        QUARANTINE,
+        DEDUP_CLUSTER,
+        DIALOGUE,
+        SFT_CONVERSATION,
+        PREFERENCE_RANKING,
+        PREFERENCE_PAIR,
+    )
+}
 
 
 def get_schema(name: str) -> SchemaSpec:

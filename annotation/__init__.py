@@ -1,0 +1,1 @@
+"""Annotation: rules, the preference-labeling tool, agreement, imports and exports."""
