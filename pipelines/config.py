@@ -149,6 +149,7 @@ class CorpusConfig:
     """The corpus pipeline: sources in, a pretraining dataset out."""
 
     sources: list[SourceConfig]
+    pipeline: Literal["corpus"] = "corpus"
     name: str = "corpus"
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -161,9 +162,8 @@ class CorpusConfig:
         return dataclasses.asdict(self)
 
 
-def load_corpus_config(path: str | Path) -> CorpusConfig:
-    """Read and validate a corpus pipeline YAML; relative source paths resolve against it."""
-    path = Path(path)
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML config file, or a one-line ConfigError."""
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -172,7 +172,21 @@ def load_corpus_config(path: str | Path) -> CorpusConfig:
         raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    config = from_dict(CorpusConfig, raw, where=str(path))
+    return raw
+
+
+def config_pipeline(path: str | Path) -> str:
+    """Which pipeline a config is for: its ``pipeline`` key, ``corpus`` when absent."""
+    pipeline = load_yaml_mapping(Path(path)).get("pipeline", "corpus")
+    if pipeline not in ("corpus", "dialogues"):
+        raise ConfigError(f"{path}: pipeline: expected corpus or dialogues, got {pipeline!r}")
+    return pipeline
+
+
+def load_corpus_config(path: str | Path) -> CorpusConfig:
+    """Read and validate a corpus pipeline YAML; relative source paths resolve against it."""
+    path = Path(path)
+    config = from_dict(CorpusConfig, load_yaml_mapping(path), where=str(path))
     for source in config.sources:
         if "://" not in source.path and not Path(source.path).is_absolute():
             source.path = str((path.parent / source.path).resolve())

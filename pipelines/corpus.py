@@ -55,9 +55,21 @@ OWNED_PATHS = (
     "rejects",
     "quarantine",
     "dedup_clusters",
-    ".medloom",
+    ".medloom/stats.json",
     "manifest.json",
     "report.html",
+)
+# What the other pipelines and the demo write beside the corpus's outputs: left alone.
+NEIGHBOUR_PATHS = (
+    "sft",
+    "sft_rejects",
+    "sft_quarantine",
+    "sft_clusters",
+    "sft_manifest.json",
+    "sft_report.html",
+    "llamafactory",
+    "preference",
+    ".medloom",
 )
 
 Say = Callable[[str], None]
@@ -85,25 +97,33 @@ def plan_inputs(config: CorpusConfig) -> PlannedInputs:
     return PlannedInputs(files, total)
 
 
-def prepare_output(output_dir: str) -> None:
-    """Clear a previous run's outputs; refuse a folder that holds anything else."""
+def prepare_output(
+    output_dir: str,
+    owned: tuple[str, ...] = OWNED_PATHS,
+    folders: tuple[str, ...] = ("pretrain", "rejects", "quarantine", ".medloom"),
+) -> None:
+    """Clear a previous run's ``owned`` outputs; refuse a folder that holds anything else.
+
+    Outputs of medloom's other pipelines may share the folder and are left alone.
+    """
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
         raise MedloomError(f"output path exists and is not a folder: {out}")
+    known = {path.split("/")[0] for path in (*OWNED_PATHS, *NEIGHBOUR_PATHS)}
     if out.is_dir():
-        foreign = [p.name for p in out.iterdir() if p.name not in OWNED_PATHS]
+        foreign = [p.name for p in out.iterdir() if p.name not in known]
         if foreign:
             raise MedloomError(
                 f"output folder {out} holds files medloom did not write ({foreign[0]}, ...);"
                 " choose an empty or new folder"
             )
-        for name in OWNED_PATHS:
+        for name in owned:
             path = out / name
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    for sub in ("pretrain", "rejects", "quarantine", ".medloom"):
+    for sub in folders:
         (out / sub).mkdir(parents=True, exist_ok=True)
 
 
@@ -131,7 +151,7 @@ def _quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
     return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
 
 
-class _WriteStats(beam.DoFn):
+class WriteStats(beam.DoFn):
     def __init__(self, path: str) -> None:
         self._path = path
 
@@ -247,7 +267,7 @@ def build_pipeline(
         | "StatsTrigger" >> beam.Create([None])
         | "WriteStats"
         >> beam.ParDo(
-            _WriteStats(FileSystems.join(output_dir, STATS_FILE)),
+            WriteStats(FileSystems.join(output_dir, STATS_FILE)),
             beam.pvalue.AsSingleton(summed),
             beam.pvalue.AsSingleton(inputs),
             beam.pvalue.AsSingleton(outputs),
@@ -264,17 +284,22 @@ def _prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
     }
 
 
-def _relative(path: str, output_dir: str) -> str:
+def relative_to(path: str, output_dir: str) -> str:
     prefix = output_dir.rstrip("/") + "/"
     return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def read_stats(output_dir: str, stats_file: str = STATS_FILE) -> dict[str, Any]:
+    """The stats, inputs and outputs a run's WriteStats step left in ``output_dir``."""
+    with FileSystems.open(FileSystems.join(output_dir, stats_file)) as stream:
+        return json.loads(stream.read().decode("utf-8"))
 
 
 def assemble_manifest(
     config: CorpusConfig, output_dir: str, runner: str, shards: int
 ) -> dict[str, Any]:
     """The manifest of a finished run, from the stats the pipeline wrote."""
-    with FileSystems.open(FileSystems.join(output_dir, STATS_FILE)) as stream:
-        payload = json.loads(stream.read().decode("utf-8"))
+    payload = read_stats(output_dir)
     stats = {(source, metric): n for (source, metric), n in payload["stats"]}
     sources = [s.name for s in config.sources]
     counts = manifest_lib.source_counts(stats, sources)
@@ -289,7 +314,7 @@ def assemble_manifest(
         outputs[dataset] = {
             "schema": schema.name,
             "schema_version": schema.version,
-            "files": sorted(_relative(p, output_dir) for p, _ in files),
+            "files": sorted(relative_to(p, output_dir) for p, _ in files),
             "rows": sum(n for _, n in files),
         }
     libraries = manifest_lib.library_versions()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from pipelines.deid import DeidConfig, Deidentifier, LeakGate
 from pipelines.hashing import document_id, text_key
 from pipelines.normalize import NormalizeConfig, normalize_text
 from pipelines.readers import read_file
+from pipelines.readers.fields import Mapper
 from pipelines.records import SourceRecord, Unreadable
 
 QUARANTINED = "quarantined"
@@ -62,23 +63,30 @@ def _file_digest(path: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _read_or_quarantine(path: str, source: SourceConfig) -> Iterator[SourceRecord | Unreadable]:
+def _read_or_quarantine(
+    path: str, source: SourceConfig, mapper: Mapper | None
+) -> Iterator[SourceRecord | Unreadable]:
     """The file's records; a file that fails to read part-way ends in one Unreadable."""
     try:
-        yield from read_file(path, source)
+        yield from read_file(path, source, mapper)
     except OSError as exc:
         yield Unreadable(path, None, "unreadable_file", type(exc).__name__)
 
 
 class _ReadFile(CountingDoFn):
-    def __init__(self, sources: list[SourceConfig]) -> None:
+    def __init__(self, sources: list[SourceConfig], mapper: Callable[[Any], Mapper] | None) -> None:
         self._sources = {s.name: s for s in sources}
+        self._mapper = mapper
+
+    def setup(self) -> None:
+        make = self._mapper
+        self._mappers = {name: make(s) if make else None for name, s in self._sources.items()}
 
     def process(self, element: tuple[str, str]) -> Iterator[Any]:
         source_name, path = element
         source = self._sources[source_name]
         records = quarantined = 0
-        for item in _read_or_quarantine(path, source):
+        for item in _read_or_quarantine(path, source, self._mappers[source_name]):
             records += 1
             self.count(source_name, "records_read")
             if isinstance(item, Unreadable):
@@ -111,12 +119,22 @@ class _ReadFile(CountingDoFn):
 
 
 class ReadSources(beam.PTransform):
-    """(source name, file path) pairs → (source name, SourceRecord); quarantine; inputs."""
+    """(source name, file path) pairs → (source name, record); quarantine; inputs.
 
-    def __init__(self, files: list[tuple[str, str]], sources: list[SourceConfig]) -> None:
+    Records are SourceRecords, or what ``mapper(source)`` makes of each source's files
+    (the dialogue pipeline's DialogueMapper).
+    """
+
+    def __init__(
+        self,
+        files: list[tuple[str, str]],
+        sources: list[SourceConfig],
+        mapper: Callable[[Any], Mapper] | None = None,
+    ) -> None:
         super().__init__()
         self._files = files
         self._sources = sources
+        self._mapper = mapper
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
@@ -124,7 +142,7 @@ class ReadSources(beam.PTransform):
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadFile"
-            >> beam.ParDo(_ReadFile(self._sources)).with_outputs(
+            >> beam.ParDo(_ReadFile(self._sources, self._mapper)).with_outputs(
                 QUARANTINED, INPUTS, STATS, main="records"
             )
         )

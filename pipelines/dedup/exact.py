@@ -21,8 +21,14 @@ def keep_rank(document: Document, priorities: dict[str, int]) -> tuple[int, int,
     return (-priorities.get(document["source"], 0), stable_hash(document["id"]), document["id"])
 
 
+STAGE = "exact_dedup"
+
+
 class _KeepOnePerText(beam.DoFn):
-    def __init__(self, priorities: dict[str, int], excerpt_chars: int, with_excerpt: bool) -> None:
+    def __init__(
+        self, priorities: dict[str, int], excerpt_chars: int, with_excerpt: bool, stage: str
+    ) -> None:
+        self._stage = stage
         self._priorities = priorities
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
@@ -37,7 +43,7 @@ class _KeepOnePerText(beam.DoFn):
                 REJECTED,
                 reject(
                     duplicate,
-                    "exact_dedup",
+                    self._stage,
                     "duplicate",
                     f"duplicate of {kept['id']}",
                     self._excerpt_chars,
@@ -49,8 +55,15 @@ class _KeepOnePerText(beam.DoFn):
 class ExactDedup(beam.PTransform):
     """Keep one document per normalised text, chosen by rule, never by arrival order."""
 
-    def __init__(self, priorities: dict[str, int], excerpt_chars: int, with_excerpt: bool) -> None:
+    def __init__(
+        self,
+        priorities: dict[str, int],
+        excerpt_chars: int,
+        with_excerpt: bool,
+        stage: str = STAGE,
+    ) -> None:
         super().__init__()
+        self._stage = stage
         self._priorities = priorities
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
@@ -62,6 +75,8 @@ class ExactDedup(beam.PTransform):
             | "GroupCopies" >> beam.GroupByKey()
             | "KeepOne"
             >> beam.ParDo(
-                _KeepOnePerText(self._priorities, self._excerpt_chars, self._with_excerpt)
+                _KeepOnePerText(
+                    self._priorities, self._excerpt_chars, self._with_excerpt, self._stage
+                )
             ).with_outputs(REJECTED, main="kept")
         )

@@ -56,7 +56,8 @@ def node_id(node: str) -> str:
 class _Sign(CountingDoFn):
     """Documents → (node, (document, signature)) and (band key, node), a batch at a time."""
 
-    def __init__(self, config: NearDedupConfig, priorities: dict[str, int]) -> None:
+    def __init__(self, config: NearDedupConfig, priorities: dict[str, int], stage: str) -> None:
+        self._stage = stage
         self._config = config
         self._priorities = priorities
         self._layout = band_layout(config)
@@ -90,10 +91,10 @@ class _Sign(CountingDoFn):
         rows = signatures([s for _, _, s in batch], config.num_perm, config.seed)
         partitions: dict[int, list[tuple[bytes, str]]] = defaultdict(list)
         for (node, document, shingle_set), signature in zip(batch, rows, strict=True):
-            self.count(document["source"], f"{STAGE}/documents")
+            self.count(document["source"], f"{self._stage}/documents")
             yield node, (document, signature)
             if not shingle_set:
-                self.count(document["source"], f"{STAGE}/no_shingles")
+                self.count(document["source"], f"{self._stage}/no_shingles")
                 continue
             for key in band_keys(signature, *self._layout):
                 # The band's first minimum is already uniform: it picks the partition.
@@ -109,7 +110,8 @@ def _in_global_window(value: Any) -> WindowedValue:
 
 
 class _PairsInBucket(CountingDoFn):
-    def __init__(self, max_bucket_size: int) -> None:
+    def __init__(self, max_bucket_size: int, stage: str) -> None:
+        self._stage = stage
         self._max = max_bucket_size
 
     def process(self, element: tuple[int, Iterable[list[tuple[bytes, str]]]]) -> Iterator[Any]:
@@ -129,7 +131,7 @@ class _PairsInBucket(CountingDoFn):
                 for b in members[i + 1 :]:
                     yield a, b
             return
-        self.count(ALL_SOURCES, f"{STAGE}/hot_buckets")
+        self.count(ALL_SOURCES, f"{self._stage}/hot_buckets")
         smallest = min(nodes)
         for node in nodes:
             if node != smallest:
@@ -174,28 +176,32 @@ class _Similarity:
 
 
 class _Verify(CountingDoFn):
-    def __init__(self, config: NearDedupConfig) -> None:
+    def __init__(self, config: NearDedupConfig, stage: str) -> None:
+        self._stage = stage
         self._similarity = _Similarity(config)
         self._threshold = config.threshold
 
     def process(self, element: tuple[tuple[str, str], Iterable[tuple[str, Any]]]) -> Iterator[Any]:
         pair, ends = element
         payloads = dict(ends)
-        self.count(ALL_SOURCES, f"{STAGE}/candidate_pairs")
+        self.count(ALL_SOURCES, f"{self._stage}/candidate_pairs")
         if self._similarity(payloads[pair[0]], payloads[pair[1]]) >= self._threshold:
-            self.count(ALL_SOURCES, f"{STAGE}/similar_pairs")
+            self.count(ALL_SOURCES, f"{self._stage}/similar_pairs")
             yield pair
 
 
 class _Assign(CountingDoFn):
     """A document with no similar pair is kept alone; the others go to their component."""
 
+    def __init__(self, stage: str) -> None:
+        self._stage = stage
+
     def process(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         node, joined = element
         for document, signature in joined["document"]:
             labels = list(joined["label"])
             if not labels:
-                self.count(document["source"], f"{STAGE}/kept")
+                self.count(document["source"], f"{self._stage}/kept")
                 yield document
                 yield beam.pvalue.TaggedOutput(
                     CLUSTERS, _cluster_row(document["id"], document["id"], 1.0)
@@ -217,7 +223,10 @@ def _cluster_row(document_id: str, kept_id: str, similarity: float) -> dict[str,
 
 
 class _KeepSmallest(CountingDoFn):
-    def __init__(self, config: NearDedupConfig, excerpt_chars: int, with_excerpt: bool) -> None:
+    def __init__(
+        self, config: NearDedupConfig, excerpt_chars: int, with_excerpt: bool, stage: str
+    ) -> None:
+        self._stage = stage
         self._similarity = _Similarity(config)
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
@@ -227,22 +236,22 @@ class _KeepSmallest(CountingDoFn):
         kept = next((d, s) for node, d, s in members if node == root)
         kept_payload = self._similarity.payload(kept)
         kept_id = kept[0]["id"]
-        self.count(ALL_SOURCES, f"{STAGE}/clusters")
+        self.count(ALL_SOURCES, f"{self._stage}/clusters")
         for node, document, signature in members:
             if node == root:
-                self.count(document["source"], f"{STAGE}/kept")
+                self.count(document["source"], f"{self._stage}/kept")
                 yield document
                 yield beam.pvalue.TaggedOutput(CLUSTERS, _cluster_row(kept_id, kept_id, 1.0))
                 continue
             similarity = self._similarity(
                 self._similarity.payload((document, signature)), kept_payload
             )
-            self.count(document["source"], f"{STAGE}/rejected")
+            self.count(document["source"], f"{self._stage}/rejected")
             yield beam.pvalue.TaggedOutput(
                 REJECTED,
                 reject(
                     document,
-                    STAGE,
+                    self._stage,
                     "near_duplicate",
                     f"of {kept_id}, jaccard {similarity:.2f}",
                     self._excerpt_chars,
@@ -263,8 +272,10 @@ class NearDedup(beam.PTransform):
         priorities: dict[str, int],
         excerpt_chars: int,
         with_excerpt: bool,
+        stage: str = STAGE,
     ) -> None:
         super().__init__()
+        self._stage = stage
         self._config = config
         self._priorities = priorities
         self._excerpt_chars = excerpt_chars
@@ -272,14 +283,16 @@ class NearDedup(beam.PTransform):
 
     def expand(self, documents: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         config = self._config
-        signed = documents | "Sign" >> beam.ParDo(_Sign(config, self._priorities)).with_outputs(
-            BANDS, STATS, main="signed"
-        )
+        signed = documents | "Sign" >> beam.ParDo(
+            _Sign(config, self._priorities, self._stage)
+        ).with_outputs(BANDS, STATS, main="signed")
         buckets = (
             signed[BANDS]
             | "GroupBuckets" >> beam.GroupByKey()
             | "PairsInBucket"
-            >> beam.ParDo(_PairsInBucket(config.max_bucket_size)).with_outputs(STATS, main="pairs")
+            >> beam.ParDo(_PairsInBucket(config.max_bucket_size, self._stage)).with_outputs(
+                STATS, main="pairs"
+            )
         )
         similarity = _Similarity(config)
         payloads = signed.signed | "Payload" >> beam.MapTuple(
@@ -295,24 +308,26 @@ class NearDedup(beam.PTransform):
             | "JoinPayloads" >> beam.CoGroupByKey()
             | "AttachPayloads" >> beam.FlatMap(_attach_payload)
             | "GroupPairs" >> beam.GroupByKey()
-            | "Verify" >> beam.ParDo(_Verify(config)).with_outputs(STATS, main="edges")
+            | "Verify" >> beam.ParDo(_Verify(config, self._stage)).with_outputs(STATS, main="edges")
         )
         labels = verified.edges | "Components" >> ConnectedComponents(config.component_rounds)
         not_converged = unconverged(labels) | "UnconvergedStat" >> beam.Map(
-            lambda n: ((ALL_SOURCES, f"{STAGE}/unconverged"), n)
+            lambda n: ((ALL_SOURCES, f"{self._stage}/unconverged"), n)
         )
         assigned = (
             {"document": signed.signed, "label": labels}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "Assign"
-            >> beam.ParDo(_Assign()).with_outputs("clustered", CLUSTERS, STATS, main="kept")
+            >> beam.ParDo(_Assign(self._stage)).with_outputs(
+                "clustered", CLUSTERS, STATS, main="kept"
+            )
         )
         decided = (
             assigned.clustered
             | "GroupClusters" >> beam.GroupByKey()
             | "KeepSmallest"
             >> beam.ParDo(
-                _KeepSmallest(config, self._excerpt_chars, self._with_excerpt)
+                _KeepSmallest(config, self._excerpt_chars, self._with_excerpt, self._stage)
             ).with_outputs(REJECTED, CLUSTERS, STATS, main="kept")
         )
         tagged = [

@@ -30,7 +30,7 @@ from pipelines.readers.encoding import (
     read_all,
     text_lines,
 )
-from pipelines.readers.fields import RecordMapper
+from pipelines.readers.fields import Mapper, RecordMapper
 from pipelines.readers.json_array import read_json
 from pipelines.readers.jsonl import read_jsonl
 from pipelines.readers.latex import latex_to_text
@@ -106,17 +106,22 @@ def relative_path(path: str, source: SourceConfig) -> str:
     return _relative(path, _root(source.path))
 
 
-def read_file(path: str, source: SourceConfig) -> Iterator[SourceRecord | Unreadable]:
+def read_file(
+    path: str, source: SourceConfig, mapper: Mapper | None = None
+) -> Iterator[SourceRecord | Unreadable]:
     """Every record of one file, as SourceRecord or Unreadable, each exactly once.
 
+    ``mapper`` turns what the file holds into records (default: the source's field mapping
+    into SourceRecords; the dialogue pipeline passes one that makes dialogues).
     An empty file, or one holding no record (only blank lines, ``[]``, a header row),
     yields one ``Unreadable(reason="empty_file")``.
     """
     file_format = detect_format(path, source)
     rel = relative_path(path, source)
+    mapper = mapper or RecordMapper(source.fields)
     empty = True
     with FileSystems.open(path, compression_type=_compression(path)) as stream:
-        for item in _read_stream(stream, file_format, path, rel, source):
+        for item in _read_stream(stream, file_format, path, rel, source, mapper):
             empty = False
             yield item
     if empty:
@@ -124,9 +129,18 @@ def read_file(path: str, source: SourceConfig) -> Iterator[SourceRecord | Unread
 
 
 def _read_stream(
-    stream: BinaryIO, file_format: str, path: str, rel: str, source: SourceConfig
+    stream: BinaryIO, file_format: str, path: str, rel: str, source: SourceConfig, mapper: Mapper
 ) -> Iterator[SourceRecord | Unreadable]:
-    mapper = RecordMapper(source.fields)
+    for item in _read_structure(stream, file_format, path, rel, source, mapper):
+        if type(item) is SourceRecord:
+            yield from mapper.from_text(item, path)
+        else:
+            yield item
+
+
+def _read_structure(
+    stream: BinaryIO, file_format: str, path: str, rel: str, source: SourceConfig, mapper: Mapper
+) -> Iterator[SourceRecord | Unreadable]:
     if file_format == "parquet":
         yield from read_parquet(stream, path, rel, mapper)
         return

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from pipelines.readers.encoding import Undecodable
-from pipelines.readers.fields import RecordMapper
+from pipelines.readers.fields import Mapper
 from pipelines.records import SourceRecord, Unreadable
 
 # The csv module's default of 131,072 characters per field is less than one long discharge
@@ -25,7 +25,7 @@ def read_delimited(
     lines: Iterable[tuple[int, str | Undecodable]],
     path: str,
     rel: str,
-    mapper: RecordMapper,
+    mapper: Mapper,
     delimiter: str,
 ) -> Iterator[SourceRecord | Unreadable]:
     """Records of numbered decoded lines (``encoding.text_lines``) of the file at ``path``."""

@@ -8,8 +8,8 @@ without them the record is named by its file and position and has no title.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from pipelines.config import FieldMapping
 from pipelines.records import SourceRecord, Unreadable
@@ -24,6 +24,24 @@ class _FieldError(Exception):
 
 class _Missing(Exception):
     """A path that does not resolve."""
+
+
+class Mapper(Protocol):
+    """Turns what a reader finds into the records a pipeline reads.
+
+    Structured readers (JSON, JSON Lines, CSV, Parquet) hand each object to ``to_record``;
+    text readers hand each piece of text, already a SourceRecord, to ``from_text``, which
+    may make several records of it (a file of many dialogues) or none.
+    """
+
+    @property
+    def top_level_fields(self) -> list[str] | None: ...
+
+    def to_record(
+        self, record: Mapping[str, Any], position_id: str, path: str, line: int | None
+    ) -> Any: ...
+
+    def from_text(self, record: SourceRecord, path: str) -> Iterator[Any]: ...
 
 
 class RecordMapper:
@@ -50,6 +68,9 @@ class RecordMapper:
         """The top-level names the mapping reads (a Parquet reader loads only these)."""
         names = self._fields + [n for n in (self._id_field, self._title_field) if n]
         return list(dict.fromkeys(name.split(".", 1)[0] for name in names))
+
+    def from_text(self, record: SourceRecord, path: str) -> Iterator[SourceRecord]:
+        yield record
 
     def to_record(
         self, record: Mapping[str, Any], position_id: str, path: str, line: int | None

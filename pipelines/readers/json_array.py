@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 
-from pipelines.readers.fields import RecordMapper
+from pipelines.readers.fields import Mapper
 from pipelines.readers.jsonl import NESTED_TOO_DEEP, json_type, read_jsonl
 from pipelines.records import SourceRecord, Unreadable
 
@@ -20,7 +20,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 def read_json(
-    text: str, path: str, rel: str, mapper: RecordMapper
+    text: str, path: str, rel: str, mapper: Mapper
 ) -> Iterator[SourceRecord | Unreadable]:
     """Records of the decoded JSON document ``text`` of the file at ``path``."""
     skip = _WHITESPACE.match
@@ -50,7 +50,7 @@ def read_json(
 
 
 def _read_array(
-    text: str, start: int, path: str, rel: str, mapper: RecordMapper
+    text: str, start: int, path: str, rel: str, mapper: Mapper
 ) -> Iterator[SourceRecord | Unreadable]:
     skip = _WHITESPACE.match
     decode = json.JSONDecoder().raw_decode

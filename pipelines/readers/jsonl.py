@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterable, Iterator
 
 from pipelines.readers.encoding import Undecodable
-from pipelines.readers.fields import RecordMapper
+from pipelines.readers.fields import Mapper
 from pipelines.records import SourceRecord, Unreadable
 
 NESTED_TOO_DEEP = "nested too deep to parse"
 
 
 def read_jsonl(
-    lines: Iterable[tuple[int, str | Undecodable]], path: str, rel: str, mapper: RecordMapper
+    lines: Iterable[tuple[int, str | Undecodable]], path: str, rel: str, mapper: Mapper
 ) -> Iterator[SourceRecord | Unreadable]:
     """Records of numbered decoded lines (``encoding.text_lines``) of the file at ``path``."""
     scan = json.JSONDecoder().scan_once

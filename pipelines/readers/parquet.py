@@ -12,14 +12,14 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.readers.fields import RecordMapper
+from pipelines.readers.fields import Mapper
 from pipelines.records import SourceRecord, Unreadable
 
 BATCH_ROWS = 1024
 
 
 def read_parquet(
-    stream: BinaryIO, path: str, rel: str, mapper: RecordMapper
+    stream: BinaryIO, path: str, rel: str, mapper: Mapper
 ) -> Iterator[SourceRecord | Unreadable]:
     """Records of the Parquet file open in ``stream`` (which must be seekable)."""
     try:
@@ -27,8 +27,9 @@ def read_parquet(
     except (pa.ArrowException, OSError) as exc:
         yield Unreadable(path, None, "malformed_parquet", _first_line(exc))
         return
-    present = set(parquet.schema_arrow.names)
-    columns = [name for name in mapper.top_level_fields if name in present]
+    present = parquet.schema_arrow.names
+    wanted = mapper.top_level_fields
+    columns = [name for name in (present if wanted is None else wanted) if name in present]
     number = 0
     try:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
