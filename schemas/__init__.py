@@ -7,9 +7,14 @@ Parquet keeps in the file footer, so a trainer can tell what a file holds.
 
 from schemas.registry import (
     DEDUP_CLUSTER,
+    DIALOGUE,
+    MESSAGE,
+    PREFERENCE_PAIR,
+    PREFERENCE_RANKING,
     PRETRAIN_DOCUMENT,
     QUARANTINE,
     REJECT,
+    SFT_CONVERSATION,
     SchemaSpec,
     get_schema,
     schema_of_file,
@@ -17,9 +22,14 @@ from schemas.registry import (
 
 __all__ = [
     "DEDUP_CLUSTER",
+    "DIALOGUE",
+    "MESSAGE",
+    "PREFERENCE_PAIR",
+    "PREFERENCE_RANKING",
     "PRETRAIN_DOCUMENT",
     "QUARANTINE",
     "REJECT",
+    "SFT_CONVERSATION",
     "SchemaSpec",
     "get_schema",
     "schema_of_file",
