@@ -82,8 +82,8 @@ def write_report(output_dir: str | Path, manifest: dict) -> Path:
     return path
 
 
-def render_report(manifest: dict[str, Any]) -> str:
-    """The report page for ``manifest``, as HTML text."""
+def render_report(manifest: dict[str, Any], extra: Sequence[str] = ()) -> str:
+    """The report page for ``manifest``, as HTML text; ``extra`` sections follow the plots."""
     counts = {str(source): _source_counts(entry) for source, entry in _items(manifest, "counts")}
     totals = _source_counts(manifest.get("totals")) if "totals" in manifest else _sum(counts)
     name = str(manifest.get("name") or _mapping(manifest.get("config")).get("name") or "run")
@@ -91,6 +91,7 @@ def render_report(manifest: dict[str, Any]) -> str:
         _drops_section(manifest, totals),
         _rejects_section(totals),
         _lengths_section(manifest),
+        *extra,
         _sources_section(counts, totals),
         _inputs_section(manifest),
         _validation_section(manifest),

@@ -35,7 +35,7 @@ from pipelines.config import from_dict
 from pipelines.errors import MedloomError
 from pipelines.filters.config import CjkFilterConfig, LengthFilterConfig
 from pipelines.filters.scripts import CharClass, char_classes, codepoints
-from schemas import PRETRAIN_DOCUMENT, schema_of_file
+from schemas import PRETRAIN_DOCUMENT, SchemaSpec, schema_of_file
 
 DATASET_DIR = "pretrain"
 
@@ -43,6 +43,9 @@ DATASET_DIR = "pretrain"
 CJK_CLASSES = (CharClass.HAN, CharClass.CJK_PUNCT)
 # Texts classified at a time: bounds the code point arrays to a few MB.
 SHARE_BATCH_ROWS = 4096
+
+# How a derived column compared in a pair check is named in a failure.
+DERIVED_NAMES = {"text_length": "len(text)", "turns_counted": "its non-system messages"}
 
 # Row positions quoted in an observed value; the counts carry the rest.
 POSITIONS_SHOWN = 5
@@ -70,7 +73,7 @@ class ValidationResult:
 
     def summary(self) -> str:
         """One line for the verdict, then one line per failed expectation."""
-        files = len({r.file for r in self.results if r.file != DATASET_DIR})
+        files = len({r.file for r in self.results if "/" in r.file})
         if self.success:
             return (
                 f"validation passed: {len(self.results)} expectations on {files} "
@@ -111,31 +114,33 @@ def validate_pretrain(output_dir: str | Path, config: dict[str, Any]) -> Validat
     results: list[ExpectationResult] = []
     rows = 0
     if shards:
-        batches = _dataframe_batches()
+        batches = dataframe_batches()
         for path in shards:
             name = path.relative_to(output_dir).as_posix()
-            results.append(_footer_result(path, name))
-            table = _read_shard(path)
+            results.append(footer_result(path, name, PRETRAIN_DOCUMENT))
+            table = read_shard(path)
             if table is None:
-                results.append(_unreadable_result(name))
+                results.append(unreadable_result(name))
                 continue
             rows += table.num_rows
             results.extend(_validate_shard(batches, table, name, length, cjk))
-    results.insert(0, _not_empty_result(len(shards), rows))
+    results.insert(0, not_empty_result(len(shards), rows, DATASET_DIR))
     return ValidationResult(success=all(r.success for r in results), results=results)
 
 
-def _not_empty_result(shards: int, rows: int) -> ExpectationResult:
+def not_empty_result(shards: int, rows: int, dataset: str) -> ExpectationResult:
+    """The dataset-wide check that ``dataset`` holds at least one row."""
     observed = (
         f"{rows} {_plural(rows, 'row')} in {shards} {_plural(shards, 'shard')}"
         if rows
         else f"dataset is empty: {rows} rows in {shards} {_plural(shards, 'shard')}"
     )
-    return ExpectationResult("expect_dataset_to_have_rows", None, rows > 0, observed, DATASET_DIR)
+    return ExpectationResult("expect_dataset_to_have_rows", None, rows > 0, observed, dataset)
 
 
-def _footer_result(path: Path, name: str) -> ExpectationResult:
-    expected = (PRETRAIN_DOCUMENT.name, PRETRAIN_DOCUMENT.version)
+def footer_result(path: Path, name: str, spec: SchemaSpec) -> ExpectationResult:
+    """Whether the file's footer names ``spec`` and its version."""
+    expected = (spec.name, spec.version)
     try:
         found = schema_of_file(str(path))
     except (pa.ArrowException, OSError):
@@ -146,12 +151,12 @@ def _footer_result(path: Path, name: str) -> ExpectationResult:
     )
 
 
-def _unreadable_result(name: str) -> ExpectationResult:
+def unreadable_result(name: str) -> ExpectationResult:
     observed = "not a readable Parquet file"
     return ExpectationResult("expect_file_to_be_readable_parquet", None, False, observed, name)
 
 
-def _read_shard(path: Path) -> pa.Table | None:
+def read_shard(path: Path) -> pa.Table | None:
     try:
         return pq.read_table(path)
     except (pa.ArrowException, OSError):
@@ -173,7 +178,8 @@ def _validate_shard(
         column_list=PRETRAIN_DOCUMENT.column_names
     )
     names = table.column_names
-    results = _run(batches, table.schema.empty_table().to_pandas(), [columns_check], name, names)
+    empty = table.schema.empty_table().to_pandas()
+    results = run_checks(batches, empty, [columns_check], name, names, PRETRAIN_DOCUMENT)
 
     checked = [c for c in ("id", "text", "kind", "language", "length") if c in names]
     rows = table.select(checked)
@@ -203,7 +209,7 @@ def _validate_shard(
                 condition_parser="pandas",
             )
         )
-    return results + _run(batches, rows.to_pandas(), checks, name, names)
+    return results + run_checks(batches, rows.to_pandas(), checks, name, names, PRETRAIN_DOCUMENT)
 
 
 def cjk_share(text: pa.ChunkedArray) -> pa.Array:
@@ -233,12 +239,13 @@ def _cjk_share_batch(texts: list[str | None]) -> pa.Array:
     return pa.array(share, pa.float64(), mask=np.array([t is None for t in texts]))
 
 
-def _run(
-    batches: Any, frame: Any, checks: list[Any], name: str, columns: list[str]
+def run_checks(
+    batches: Any, frame: Any, checks: list[Any], name: str, columns: list[str], spec: SchemaSpec
 ) -> list[ExpectationResult]:
+    """Run great-expectations ``checks`` on ``frame`` (from file ``name``), in their order."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=f"pretrain:{name}")
+    suite = gx.ExpectationSuite(name=f"{spec.name}:{name}")
     for check in checks:
         suite.add_expectation(check)
     batch = batches.get_batch(batch_parameters={"dataframe": frame})
@@ -248,14 +255,14 @@ def _run(
         outcome.results,
         key=lambda r: order[_key(r.expectation_config.type, r.expectation_config.kwargs)],
     )
-    return [_result(r, name, columns) for r in ordered]
+    return [_result(r, name, columns, spec) for r in ordered]
 
 
 def _key(kind: str, kwargs: dict[str, Any]) -> tuple[str, str]:
     return kind, str(kwargs.get("column") or kwargs.get("column_A") or "")
 
 
-def _result(r: Any, name: str, columns: list[str]) -> ExpectationResult:
+def _result(r: Any, name: str, columns: list[str], spec: SchemaSpec) -> ExpectationResult:
     config = r.expectation_config
     kind = config.type
     column = config.kwargs.get("column") or config.kwargs.get("column_A")
@@ -264,16 +271,16 @@ def _result(r: Any, name: str, columns: list[str]) -> ExpectationResult:
         # GE's message may quote values, so only the fact is reported.
         observed = "could not be checked: great-expectations raised an error"
     elif kind == "expect_table_columns_to_match_ordered_list":
-        observed = _column_mismatch(columns)
+        observed = _column_mismatch(columns, spec)
     else:
         observed = _unexpected_rows(dict(r.result), _condition(kind, config.kwargs))
     return ExpectationResult(kind, column, bool(r.success), observed, name)
 
 
-def _column_mismatch(columns: list[str]) -> str:
-    expected = PRETRAIN_DOCUMENT.column_names
+def _column_mismatch(columns: list[str], spec: SchemaSpec) -> str:
+    expected = spec.column_names
     if columns == expected:
-        return f"{len(columns)} columns as in {PRETRAIN_DOCUMENT.name}"
+        return f"{len(columns)} columns as in {spec.name}"
     missing = [c for c in expected if c not in columns]
     extra = [c for c in columns if c not in expected]
     parts = []
@@ -291,7 +298,11 @@ def _condition(kind: str, kwargs: dict[str, Any]) -> str:
     if kind == "expect_column_values_to_not_be_null":
         return "are null"
     if kind == "expect_column_pair_values_to_be_equal":
-        return "have length != len(text)"
+        derived = DERIVED_NAMES.get(kwargs.get("column_B"), kwargs.get("column_B"))
+        return f"have {kwargs.get('column_A')} != {derived}"
+    if kind == "expect_column_values_to_be_in_set":
+        allowed = ", ".join(str(v) for v in kwargs.get("value_set") or [])
+        return f"are not one of {allowed}"
     if kind == "expect_column_values_to_be_between":
         low, high = _number(kwargs.get("min_value")), _number(kwargs.get("max_value"))
         return f"are outside [{low}, {high}]" if high else f"are below {low}"
@@ -312,7 +323,7 @@ def _unexpected_rows(result: dict[str, Any], condition: str) -> str:
     )
 
 
-def _dataframe_batches() -> Any:
+def dataframe_batches() -> Any:
     """A GE batch definition for whole pandas frames, in an in-memory context.
 
     The context writes no gx/ folder, shows no progress bars and sends no usage statistics.

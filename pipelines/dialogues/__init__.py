@@ -1,0 +1,1 @@
+"""The dialogue pipeline: doctor-patient conversations in many formats → one SFT dataset."""

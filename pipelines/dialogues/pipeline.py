@@ -1,0 +1,431 @@
+"""The dialogue pipeline: conversations in many layouts → one multi-turn SFT dataset.
+
+    read ─► prepare (normalise, de-identify, clean turns) ─► exact + near dedup of whole
+      │        dialogues ─► exact + near dedup of opening user turns ─► decontaminate
+      │        ─► fit to the token budget + split by cluster ─► leak gate ─► write sft/
+      └─ sft_quarantine/          └── sft_rejects/ (every drop, with its stage and reason)
+
+It shares its readers, dedup transforms, leak gate, sink and stats with the corpus
+pipeline and writes beside it: ``sft/`` and ``sft_*`` files, so one output folder can hold
+the pretraining and the SFT dataset together (``medloom demo`` does).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+
+from pipelines import manifest as manifest_lib
+from pipelines.corpus import (
+    BYTES_PER_SHARD,
+    Say,
+    WriteStats,
+    plan_inputs,
+    prepare_output,
+    read_stats,
+    relative_to,
+    write_text,
+)
+from pipelines.counting import ALL_SOURCES, STATS
+from pipelines.dedup.decontam import eval_files, read_eval_items
+from pipelines.dedup.exact import ExactDedup
+from pipelines.dedup.minhash import minhash_parameters
+from pipelines.dedup.near import CLUSTERS, NearDedup
+from pipelines.deid import load_secret
+from pipelines.dialogues.config import DialogueConfig
+from pipelines.dialogues.formats import DialogueMapper
+from pipelines.dialogues.records import dialogue_text
+from pipelines.dialogues.transforms import (
+    TOKEN_EDGES,
+    TURN_EDGES,
+    Decontaminate,
+    FitAndSplit,
+    PrepareDialogues,
+)
+from pipelines.errors import MedloomError
+from pipelines.records import Unreadable
+from pipelines.sinks import OUTPUTS, WriteDataset
+from pipelines.transforms import INPUTS, QUARANTINED, REJECTED, GuardLeaks, ReadSources
+from schemas import DEDUP_CLUSTER, QUARANTINE, REJECT, SFT_CONVERSATION
+
+DATASET = "sft"
+STATS_FILE = ".medloom/sft_stats.json"
+MANIFEST = "sft_manifest.json"
+REPORT = "sft_report.html"
+OWNED_PATHS = (
+    "sft",
+    "sft_rejects",
+    "sft_quarantine",
+    "sft_clusters",
+    "llamafactory",
+    STATS_FILE,
+    MANIFEST,
+    REPORT,
+)
+FOLDERS = ("sft", "sft_rejects", "sft_quarantine", ".medloom")
+
+
+def _by_id(row: dict[str, Any]) -> str:
+    return row["id"]
+
+
+def _reject_order(row: dict[str, Any]) -> tuple[str, str]:
+    return row["stage"], row["id"]
+
+
+def _quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
+    return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
+
+
+def _written(row: dict[str, Any]) -> tuple[str, str]:
+    return row["source"], "written"
+
+
+def _rejected(row: dict[str, Any]) -> tuple[str, str]:
+    return row["source"], f"rejected/{row['stage']}/{row['reason']}"
+
+
+def _with_text(field: str) -> Any:
+    def swap(document: dict[str, Any]) -> dict[str, Any]:
+        return {**document, "text": document[field]}
+
+    return swap
+
+
+class _ReadEvalFile(beam.DoFn):
+    def __init__(self, eval_sets: dict[str, Any]) -> None:
+        self._eval_sets = eval_sets
+
+    def process(self, element: tuple[str, str]) -> Any:
+        name, path = element
+        for item in read_eval_items(self._eval_sets[name], path):
+            if isinstance(item, Unreadable):
+                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_unreadable/{name}"), 1))
+            else:
+                yield item
+                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_items/{name}"), 1))
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    config: DialogueConfig,
+    files: list[tuple[str, str]],
+    output_dir: str,
+    shards: int,
+    secret: bytes | None,
+) -> None:
+    """Add the dialogue pipeline's transforms to ``pipeline``."""
+    excerpt = config.output.excerpt_chars
+    with_excerpt = config.deid.enabled
+    priorities = {s.name: s.priority for s in config.sources}
+    dedup = config.dedup
+
+    read = pipeline | "Read" >> ReadSources(files, config.sources, DialogueMapper)
+    prepared = read.records | "Prepare" >> PrepareDialogues(config, secret, with_excerpt)
+    dialogues = prepared.dialogues
+    rejects = [prepared[REJECTED]]
+    stats = [read[STATS], prepared[STATS]]
+    extra_outputs = []
+    if dedup.exact:
+        exact = dialogues | "ExactDedup" >> ExactDedup(priorities, excerpt, with_excerpt)
+        dialogues = exact.kept
+        rejects.append(exact[REJECTED])
+    if dedup.near.enabled:
+        near = dialogues | "NearDedup" >> NearDedup(dedup.near, priorities, excerpt, with_excerpt)
+        dialogues = near.kept
+        rejects.append(near[REJECTED])
+        stats.append(near[STATS])
+        clusters = near[CLUSTERS] | "WriteClusters" >> WriteDataset(
+            DEDUP_CLUSTER,
+            FileSystems.join(output_dir, "sft_clusters"),
+            max(1, shards // 4),
+            key=_by_id,
+            sort_key=_by_id,
+        )
+        extra_outputs.append(clusters[OUTPUTS])
+    if dedup.first_turn:
+        min_chars = dedup.first_turn_min_chars
+        long_opening = dialogues | "ByOpeningLength" >> beam.Partition(
+            lambda d, _: int(len(d["first_turn"]) >= min_chars), 2
+        )
+        openings = long_opening[1] | "KeyOnOpening" >> beam.Map(_with_text("first_turn"))
+        if dedup.exact:
+            exact_first = openings | "ExactDedupOpening" >> ExactDedup(
+                priorities, excerpt, with_excerpt, stage="exact_dedup_first_turn"
+            )
+            openings = exact_first.kept
+            rejects.append(exact_first[REJECTED])
+        if dedup.near.enabled:
+            near_first = openings | "NearDedupOpening" >> NearDedup(
+                dedup.near, priorities, excerpt, with_excerpt, stage="near_dedup_first_turn"
+            )
+            openings = near_first.kept
+            rejects.append(near_first[REJECTED])
+            stats.append(near_first[STATS])
+        dialogues = (
+            long_opening[0],
+            openings | "KeyOnWhole" >> beam.Map(lambda d: {**d, "text": dialogue_text(d["turns"])}),
+        ) | "RejoinOpenings" >> beam.Flatten()
+    if config.decontam.enabled:
+        eval_sets = {e.name: e for e in config.decontam.eval_sets}
+        eval_read = (
+            pipeline
+            | "ListEvalFiles"
+            >> beam.Create(
+                [(e.name, path) for e in config.decontam.eval_sets for path in eval_files(e)]
+            )
+            | "ReadEvalFiles"
+            >> beam.ParDo(_ReadEvalFile(eval_sets)).with_outputs(STATS, main="items")
+        )
+        stats.append(eval_read[STATS])
+        decontaminated = dialogues | "Decontaminate" >> Decontaminate(
+            config.decontam, eval_read.items, excerpt, with_excerpt
+        )
+        dialogues = decontaminated.kept
+        rejects.append(decontaminated[REJECTED])
+        stats.append(decontaminated[STATS])
+    fitted = dialogues | "FitAndSplit" >> FitAndSplit(config, excerpt, with_excerpt)
+    rejects.append(fitted[REJECTED])
+    stats.append(fitted[STATS])
+    guarded = fitted.samples | "LeakGate" >> GuardLeaks(secret)
+    rejects.append(guarded[REJECTED])
+    stats.append(guarded[STATS])
+
+    written = guarded.clean | "WriteSft" >> WriteDataset(
+        SFT_CONVERSATION,
+        FileSystems.join(output_dir, DATASET),
+        shards,
+        key=_by_id,
+        sort_key=_by_id,
+        count_as=_written,
+    )
+    rejected = (
+        rejects
+        | "AllRejects" >> beam.Flatten()
+        | "WriteRejects"
+        >> WriteDataset(
+            REJECT,
+            FileSystems.join(output_dir, "sft_rejects"),
+            max(1, shards // 4),
+            key=_by_id,
+            sort_key=_reject_order,
+            count_as=_rejected,
+        )
+    )
+    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
+        QUARANTINE,
+        FileSystems.join(output_dir, "sft_quarantine"),
+        1,
+        key=lambda row: row["path"],
+        sort_key=_quarantine_order,
+    )
+    summed = (
+        (*stats, written[STATS], rejected[STATS])
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+        | "ListStats" >> beam.combiners.ToList()
+    )
+    inputs = read[INPUTS] | "ListInputs" >> beam.combiners.ToList()
+    outputs = (
+        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs)
+        | "AllOutputs" >> beam.Flatten()
+        | "ListOutputs" >> beam.combiners.ToList()
+    )
+    _ = (
+        pipeline
+        | "StatsTrigger" >> beam.Create([None])
+        | "WriteStats"
+        >> beam.ParDo(
+            WriteStats(FileSystems.join(output_dir, STATS_FILE)),
+            beam.pvalue.AsSingleton(summed),
+            beam.pvalue.AsSingleton(inputs),
+            beam.pvalue.AsSingleton(outputs),
+        )
+    )
+
+
+def _prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
+    return {
+        metric.removeprefix(prefix): n
+        for (source, metric), n in sorted(stats.items())
+        if source == ALL_SOURCES and metric.startswith(prefix)
+    }
+
+
+def _buckets(stats: dict[tuple[str, str], int], name: str, edges: tuple[int, ...]) -> dict:
+    return {
+        "edges": list(edges),
+        "counts": [stats.get((ALL_SOURCES, f"{name}/{i}"), 0) for i in range(len(edges))],
+    }
+
+
+def assemble_manifest(
+    config: DialogueConfig, output_dir: str, runner: str, shards: int, token_counter: str
+) -> dict[str, Any]:
+    """The manifest of a finished dialogue run, from the stats the pipeline wrote."""
+    payload = read_stats(output_dir, STATS_FILE)
+    stats = {(source, metric): n for (source, metric), n in payload["stats"]}
+    sources = [s.name for s in config.sources]
+    counts = manifest_lib.source_counts(stats, sources)
+    outputs: dict[str, Any] = {}
+    for dataset, folder, schema in (
+        ("sft", "sft", SFT_CONVERSATION),
+        ("rejects", "sft_rejects", REJECT),
+        ("quarantine", "sft_quarantine", QUARANTINE),
+        ("dedup_clusters", "sft_clusters", DEDUP_CLUSTER),
+    ):
+        files = [
+            (p, n)
+            for name, p, n in payload["outputs"]
+            if name == schema.name and f"/{folder}/" in p
+        ]
+        outputs[dataset] = {
+            "schema": schema.name,
+            "schema_version": schema.version,
+            "files": sorted(relative_to(p, output_dir) for p, _ in files),
+            "rows": sum(n for _, n in files),
+        }
+    splits = {
+        source: {
+            split: stats.get((source, f"split/{split}"), 0)
+            for split in ("train", "validation", "test")
+        }
+        for source in sources
+    }
+    libraries = manifest_lib.library_versions()
+    return {
+        "medloom_version": libraries["medloom"],
+        "pipeline": "dialogues",
+        "dataset": "sft",
+        "name": config.name,
+        "runner": runner,
+        "config": config.to_dict(),
+        "libraries": libraries,
+        "inputs": payload["inputs"],
+        "stages": [
+            "read",
+            "normalise",
+            "deid",
+            "clean",
+            *(["exact_dedup"] if config.dedup.exact else []),
+            *(["near_dedup"] if config.dedup.near.enabled else []),
+            *(["first_turn_dedup"] if config.dedup.first_turn else []),
+            *(["decontam"] if config.decontam.enabled else []),
+            "context",
+            "split",
+            "leak_gate",
+            "write",
+        ],
+        "minhash": minhash_parameters(config.dedup.near) if config.dedup.near.enabled else None,
+        "deid": {
+            "enabled": config.deid.enabled,
+            "mode": config.deid.mode,
+            "categories": _prefixed(stats, "deid/"),
+            "leak_gate": {"mode": config.deid.leak_gate, "found": _prefixed(stats, "leak_gate/")},
+        },
+        "decontam": {
+            "enabled": config.decontam.enabled,
+            "eval_items": _prefixed(stats, "eval_items/"),
+            "eval_unreadable": _prefixed(stats, "eval_unreadable/"),
+            "removed": {
+                source: {
+                    metric.removeprefix("decontam/"): n
+                    for (s, metric), n in sorted(stats.items())
+                    if s == source and metric.startswith("decontam/")
+                }
+                for source in sources
+            },
+        },
+        "context": {
+            "max_tokens": config.context.max_tokens,
+            "token_counter": token_counter,
+        },
+        "splits": splits,
+        "departments": _prefixed(stats, "department/"),
+        "shards": shards,
+        "counts": counts,
+        "totals": manifest_lib.totals(counts),
+        "histograms": {
+            "tokens": _buckets(stats, "tokens", TOKEN_EDGES),
+            "turns": _buckets(stats, "turns", TURN_EDGES),
+        },
+        "outputs": outputs,
+    }
+
+
+def run_dialogues(
+    config: DialogueConfig,
+    output_dir: str,
+    beam_args: list[str] | None = None,
+    say: Say = print,
+) -> dict[str, Any]:
+    """Run the dialogue pipeline and return its manifest; raise on lost records or bad output."""
+    from pipelines.dialogues.exports import write_llamafactory
+    from pipelines.dialogues.report import write_sft_report
+    from pipelines.dialogues.validate import validate_sft
+
+    remote = "://" in output_dir
+    if not remote:
+        output_dir = str(Path(output_dir).resolve())
+    planned = plan_inputs(config)
+    for eval_set in config.decontam.eval_sets if config.decontam.enabled else ():
+        eval_files(eval_set)
+    if config.decontam.enabled and not config.decontam.eval_sets:
+        raise MedloomError("decontam is enabled but names no eval_sets")
+    secret = load_secret(config.deid) if config.deid.enabled else None
+    shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
+    options = PipelineOptions(beam_args or [])
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    if not remote:
+        prepare_output(output_dir, OWNED_PATHS, FOLDERS)
+    say(
+        f"medloom: reading {len(planned.files)} dialogue files ({planned.total_bytes:,} bytes)"
+        f" from {len(config.sources)} sources on {runner}"
+    )
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, config, planned.files, output_dir, shards, secret)
+    result = pipeline.run()
+    if options.view_as(TestOptions).dry_run:
+        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+        return {"pipeline": "dialogues", "runner": runner, "dry_run": True}
+    state = result.wait_until_finish()
+    if state != "DONE":
+        raise MedloomError(f"the pipeline ended in state {state}")
+    say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
+    counter = (
+        f"tokenizer {config.context.tokenizer}"
+        if config.context.tokenizer
+        else "estimate: 1 per CJK character, 1 per 4 other characters, 4 per message"
+    )
+    manifest = assemble_manifest(config, output_dir, runner, shards, counter)
+    manifest_path = FileSystems.join(output_dir, MANIFEST)
+    write_text(manifest_path, manifest_lib.dumps(manifest))
+    manifest_lib.check_accounting(manifest["counts"])
+    leaks = manifest["deid"]["leak_gate"]["found"]
+    if leaks and config.deid.leak_gate == "fail":
+        found = ", ".join(f"{category}={n}" for category, n in leaks.items())
+        raise MedloomError(
+            f"the leak gate found direct identifiers ({found}); the samples holding them"
+            " were not written (sft_rejects/ names them, stage leak_gate)"
+        )
+    if remote:
+        say("medloom: counts add up; copy the output locally to validate and export it")
+        return manifest
+    if config.output.llamafactory:
+        manifest["exports"] = write_llamafactory(output_dir, config.name)
+    validation = validate_sft(output_dir, manifest["config"], secret)
+    manifest["validation"] = validation.to_dict()
+    write_text(manifest_path, manifest_lib.dumps(manifest))
+    write_sft_report(output_dir, manifest)
+    if not validation.success:
+        from pipelines.errors import ValidationFailed
+
+        raise ValidationFailed(f"the output failed validation:\n{validation.summary()}")
+    return manifest
