@@ -21,11 +21,14 @@ from pipelines.dialogues.config import CleaningConfig
 from pipelines.dialogues.records import ASSISTANT, SYSTEM, USER, Turn
 
 _CLAUSE_END = "，,。！？!?；;\n"
-_URL = re.compile(
-    f"[^{_CLAUSE_END}]*"
-    r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
-    f"[^{_CLAUSE_END}]*[{_CLAUSE_END}]?"
-)
+# Clauses are cut after a clause end; URLs are masked first, so the commas and question
+# marks inside one do not cut it. Working clause by clause keeps every rule linear in the
+# length of a turn (a pattern with a leading [^，。]* is quadratic on a long unpunctuated one).
+_CLAUSES = re.compile(f"[^{_CLAUSE_END}]*[{_CLAUSE_END}]?")
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_MASK = "\x00"
+# A clause this long holding a sign-off is unpunctuated text, not a sign-off clause.
+BOILERPLATE_CLAUSE_CHARS = 60
 # Greetings and thanks that make no reply substantive on their own.
 _GREETINGS = re.compile(
     r"(您好|你好|在的|谢谢|感谢|不客气|不用谢|请问|有什么(可以)?(帮|帮助)(您|你)的?(吗|么)?|"
@@ -52,12 +55,8 @@ class TurnCleaner:
 
     def __init__(self, config: CleaningConfig) -> None:
         self._config = config
-        clause = f"[^{_CLAUSE_END}]*"
         self._boilerplate = (
-            re.compile(
-                f"{clause}(?:{'|'.join(f'(?:{p})' for p in config.boilerplate)}){clause}"
-                f"[{_CLAUSE_END}]?"
-            )
+            re.compile("|".join(f"(?:{p})" for p in config.boilerplate))
             if config.boilerplate
             else None
         )
@@ -66,6 +65,9 @@ class TurnCleaner:
 
     def clean(self, turns: list[Turn] | tuple[Turn, ...]) -> Cleaned:
         edits: Counter[str] = Counter()
+        longest = max((len(text) for _, text in turns), default=0)
+        if longest > self._config.max_turn_chars:
+            return Cleaned(list(turns), "turn_too_long", self._too_long(longest), edits)
         edited = [(role, self._clean_text(role, text, edits)) for role, text in turns]
         kept = [(role, text) for role, text in edited if text]
         edits["empty_turn_dropped"] += len(edited) - len(kept)
@@ -96,31 +98,62 @@ class TurnCleaner:
         result = system + body
         longest = max((len(text) for _, text in result), default=0)
         if longest > self._config.max_turn_chars:
-            detail = f"a turn of {longest} characters (limit {self._config.max_turn_chars})"
-            return Cleaned(result, "turn_too_long", detail, edits)
+            return Cleaned(result, "turn_too_long", self._too_long(longest), edits)
         if not any(role == ASSISTANT and self.substantive(text) for role, text in body):
             return Cleaned(result, "no_substantive_reply", None, edits)
         return Cleaned(result, None, None, edits)
+
+    def _too_long(self, longest: int) -> str:
+        return f"a turn of {longest} characters (limit {self._config.max_turn_chars})"
 
     def substantive(self, reply: str) -> bool:
         """Whether a reply says something beyond greetings and thanks."""
         content = _NOT_TEXT.sub("", _GREETINGS.sub("", reply))
         return len(content) >= self._config.min_reply_chars
 
+    @staticmethod
+    def _drop_clauses(
+        text: str, strip_urls: bool, boilerplate: re.Pattern[str] | None, edits: Counter[str]
+    ) -> str:
+        """``text`` without the clauses that hold a URL or match a boilerplate pattern."""
+        if strip_urls:
+            text = _URL.sub(_URL_MASK, text)
+        kept = []
+        for clause in _CLAUSES.findall(text):
+            if _URL_MASK in clause:
+                edits["url_removed"] += clause.count(_URL_MASK)
+            elif boilerplate is not None and boilerplate.search(clause):
+                edits["boilerplate_removed"] += 1
+                if len(clause) > BOILERPLATE_CLAUSE_CHARS:
+                    # Unpunctuated text: only the sign-off goes, not the advice around it.
+                    kept.append(boilerplate.sub("", clause))
+                    continue
+            else:
+                kept.append(clause)
+                continue
+            # A clause that ends a line keeps the line break when it goes.
+            if clause.endswith("\n"):
+                kept.append("\n")
+        return "".join(kept)
+
     def _clean_text(self, role: str, text: str, edits: Counter[str]) -> str:
         config = self._config
-        if config.strip_urls:
-            text, n = _URL.subn("", text)
-            edits["url_removed"] += n
-        if role == ASSISTANT:
-            if config.strip_boilerplate and self._boilerplate is not None:
-                text, n = self._boilerplate.subn("", text)
-                edits["boilerplate_removed"] += n
-            if config.strip_answer_templates and self._template is not None:
-                text, n = self._template.subn("\n", text)
-                edits["template_label_removed"] += n
-        text = "\n".join(line.strip() for line in text.strip().split("\n") if line.strip())
-        # A clause removed at the end leaves its comma behind: end the sentence instead.
-        if text.endswith(("，", ",")):
-            text = text[:-1] + "。"
-        return text
+        strip_urls = config.strip_urls and _URL.search(text) is not None
+        boilerplate = (
+            self._boilerplate
+            if role == ASSISTANT
+            and config.strip_boilerplate
+            and self._boilerplate is not None
+            and self._boilerplate.search(text)
+            else None
+        )
+        if strip_urls or boilerplate is not None:
+            text = self._drop_clauses(text, strip_urls, boilerplate, edits)
+        if role == ASSISTANT and config.strip_answer_templates and self._template is not None:
+            text, n = self._template.subn("\n", text)
+            edits["template_label_removed"] += n
+        # A clause removed at the end of a line leaves its comma behind: end the sentence.
+        lines = (line.strip() for line in text.strip().split("\n"))
+        return "\n".join(
+            line[:-1] + "。" if line.endswith(("，", ",")) else line for line in lines if line
+        )
