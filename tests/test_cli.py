@@ -89,7 +89,8 @@ def test_validate_needs_a_medloom_output(
     code, err = run_cli(["validate", str(tmp_path)], capsys)
     assert (code, err) == (
         2,
-        f"medloom: error: no manifest.json in {tmp_path}: not a medloom output folder",
+        f"medloom: error: no manifest.json or sft_manifest.json in {tmp_path}:"
+        " not a medloom output folder",
     )
 
 

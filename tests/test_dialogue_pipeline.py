@@ -46,35 +46,49 @@ def turns(row: dict) -> list[tuple[str, str]]:
 def test_every_dialogue_read_is_written_rejected_or_quarantined(run: tuple[Path, dict]) -> None:
     _, manifest = run
     totals = manifest["totals"]
-    assert (totals["records_read"], totals["quarantined"], totals["written"]) == (24, 4, 15)
-    assert totals["quarantined_by_reason"] == {
+    assert (totals["records_read"], totals["quarantined"], totals["written"]) == (45, 10, 46)
+    counts = manifest["counts"]
+    assert counts["cmtmedqa"]["quarantined_by_reason"] == {
         "malformed_history": 1,
         "malformed_json": 1,
-        "no_speaker_markers": 1,
-        "unknown_role": 1,
     }
-    assert totals["rejected"] == {
+    assert counts["cmtmedqa"]["rejected"] == {
         "clean/no_substantive_reply": 1,
-        "clean/one_speaker": 1,
         "decontam/overlaps_eval_set": 1,
         "exact_dedup/duplicate": 1,
         "near_dedup/near_duplicate": 1,
     }
-    assert manifest["counts"]["cmtmedqa"]["written"] == 4
-    assert manifest["counts"]["toyhom"]["written"] == 3
+    assert counts["cmtmedqa"]["written"] == 4
+    assert counts["consultations"]["quarantined_by_reason"] == {"no_speaker_markers": 1}
+    assert counts["sharegpt"]["quarantined_by_reason"] == {"unknown_role": 1}
+    assert counts["disc"]["rejected"] == {"clean/one_speaker": 1}
+    assert counts["toyhom"]["written"] == 3
+    assert counts["records_fields"]["rejected"] == {
+        "tasks/missing_section": 4,
+        "tasks/no_named_examinations": 1,
+    }
+    assert manifest["tasks"] == {
+        "diagnosis": 5,
+        "dialogue": 15,
+        "differential_diagnosis": 2,
+        "discharge_summary": 4,
+        "exam": 6,
+        "kg_qa": 9,
+        "next_examinations": 5,
+    }
     assert manifest["decontam"]["removed"]["cmtmedqa"] == {"demo_eval": 1}
 
 
 def test_trainers_load_the_dataset_and_every_sample_alternates(run: tuple[Path, dict]) -> None:
     out, manifest = run
     ds = datasets.load_dataset("parquet", data_files=str(out / "sft" / "*.parquet"), split="train")
-    assert len(ds) == 15
+    assert len(ds) == 46
     assert ds.column_names[:2] == ["id", "messages"]
     for sample in ds:
         assert role_order_ok([m["role"] for m in sample["messages"]])
         assert sample["num_turns"] == sum(1 for m in sample["messages"] if m["role"] != "system")
     splits = {split: ds["split"].count(split) for split in ("train", "validation", "test")}
-    assert sum(splits.values()) == 15
+    assert sum(splits.values()) == 46
     assert splits == {
         split: sum(per_source[split] for per_source in manifest["splits"].values())
         for split in splits
@@ -112,7 +126,7 @@ def test_departments_map_onto_the_vocabulary(run: tuple[Path, dict]) -> None:
     assert samples["toyhom.csv:4"]["department"] == "其他"  # nan
     assert samples["cmt-001"]["department"] == "内科"  # 心血管内科
     assert samples["disc-001"]["department"] == "妇产科"  # dataset_info.department
-    assert sum(manifest["departments"].values()) == 15
+    assert sum(manifest["departments"].values()) == 46
 
 
 def test_cleaning_strips_boilerplate_urls_and_templates(run: tuple[Path, dict]) -> None:
@@ -141,7 +155,11 @@ def test_identifiers_are_replaced_in_every_output(run: tuple[Path, dict]) -> Non
 
 def test_rejects_and_quarantine_say_why_without_content(run: tuple[Path, dict]) -> None:
     out, _ = run
-    rejects = {r["source_record_id"]: (r["stage"], r["reason"]) for r in rows(out / "sft_rejects")}
+    rejects = {
+        r["source_record_id"]: (r["stage"], r["reason"])
+        for r in rows(out / "sft_rejects")
+        if r["stage"] != "tasks"  # the task builders' skips: tests/test_tasks_pipeline.py
+    }
     assert rejects == {
         "cmt-002": ("exact_dedup", "duplicate"),
         "cmt-004": ("near_dedup", "near_duplicate"),
@@ -150,7 +168,9 @@ def test_rejects_and_quarantine_say_why_without_content(run: tuple[Path, dict]) 
         "disc-002": ("clean", "one_speaker"),
     }
     quarantine = {
-        (Path(r["path"]).name, r["line"], r["reason"]) for r in rows(out / "sft_quarantine")
+        (Path(r["path"]).name, r["line"], r["reason"])
+        for r in rows(out / "sft_quarantine")
+        if Path(r["path"]).parent.name == "dialogues"
     }
     assert quarantine == {
         ("cmtmedqa.jsonl", 7, "malformed_history"),
@@ -183,7 +203,7 @@ def test_llamafactory_exports_match_the_parquet(run: tuple[Path, dict]) -> None:
             assert [c["value"] for c in shared["conversations"]] == [m["content"] for m in dialogue]
             assert alp["output"] == dialogue[-1]["content"]
             assert len(alp["history"]) == len(dialogue) // 2 - 1
-    assert sum(manifest["exports"]["files"].values()) == 2 * 15
+    assert sum(manifest["exports"]["files"].values()) == 2 * 46
 
 
 def test_validation_passes_and_the_report_is_written(run: tuple[Path, dict]) -> None:

@@ -16,14 +16,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import apache_beam as beam
 import numpy as np
 
 from pipelines.config import SourceConfig
-from pipelines.dedup.config import EvalSetConfig
+from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
+from pipelines.dedup.config import DecontamConfig, EvalSetConfig
 from pipelines.dedup.shingles import fold
 from pipelines.errors import MedloomError
 from pipelines.readers import read_file, resolve_inputs
 from pipelines.records import SourceRecord, Unreadable
+from pipelines.transforms import REJECTED, Document, reject
 
 _BASE = np.uint64(1_000_003)
 
@@ -157,3 +160,137 @@ def read_eval_items(eval_set: EvalSetConfig, path: str) -> Iterator[EvalItem | U
             yield EvalItem(eval_set.name, record.source_record_id, record.text)
         else:
             yield record
+
+
+class BuildEvalIndex(beam.CombineFn):
+    """Evaluation items → one EvalIndex (the side input decontamination looks up)."""
+
+    def __init__(self, ngram: int) -> None:
+        self._ngram = ngram
+
+    def create_accumulator(self) -> list[EvalItem]:
+        return []
+
+    def add_input(self, items: list[EvalItem], item: EvalItem) -> list[EvalItem]:
+        items.append(item)
+        return items
+
+    def merge_accumulators(self, accumulators: Any) -> list[EvalItem]:
+        return [item for items in accumulators for item in items]
+
+    def extract_output(self, items: list[EvalItem]) -> EvalIndex:
+        return EvalIndex(items, self._ngram)
+
+
+class _Decontaminate(CountingDoFn):
+    def __init__(self, config: DecontamConfig, excerpt_chars: int, with_excerpt: bool) -> None:
+        self._overlap = config.overlap
+        self._excerpt_chars = excerpt_chars
+        self._with_excerpt = with_excerpt
+
+    def process(self, document: Document, index: EvalIndex) -> Iterator[Any]:
+        share, item = index.best_overlap(document["text"])
+        if share < self._overlap or item is None:
+            yield document
+            return
+        eval_set = item.split("/", 1)[0]
+        self.count(document["source"], f"decontam/{eval_set}")
+        yield beam.pvalue.TaggedOutput(
+            REJECTED,
+            reject(
+                document,
+                "decontam",
+                "overlaps_eval_set",
+                f"{share:.2f} of the 13-grams of {item}",
+                self._excerpt_chars,
+                self._with_excerpt,
+            ),
+        )
+
+
+class _ReadEvalFile(beam.DoFn):
+    def __init__(self, eval_sets: dict[str, EvalSetConfig]) -> None:
+        self._eval_sets = eval_sets
+
+    def process(self, element: tuple[str, str]) -> Iterator[Any]:
+        name, path = element
+        for item in read_eval_items(self._eval_sets[name], path):
+            if isinstance(item, Unreadable):
+                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_unreadable/{name}"), 1))
+            else:
+                yield item
+                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_items/{name}"), 1))
+
+
+class Decontaminate(beam.PTransform):
+    """Drop documents that hold a share ``overlap`` of one evaluation item's n-grams.
+
+    Reads the config's evaluation sets itself (one file per element), combines their items
+    into one EvalIndex and looks every document up in it as a side input. Outputs: the
+    documents kept (main), REJECTED rows (stage ``decontam``) and STATS: per source
+    ``decontam/<set>``, and ``eval_items/<set>``, ``eval_unreadable/<set>``.
+    """
+
+    def __init__(self, config: DecontamConfig, excerpt_chars: int, with_excerpt: bool) -> None:
+        super().__init__()
+        self._config = config
+        self._excerpt_chars = excerpt_chars
+        self._with_excerpt = with_excerpt
+
+    def expand(self, documents: beam.PCollection) -> dict[str, beam.PCollection]:
+        config = self._config
+        read = (
+            documents.pipeline
+            | "ListEvalFiles"
+            >> beam.Create([(e.name, path) for e in config.eval_sets for path in eval_files(e)])
+            | "ReadEvalFiles"
+            >> beam.ParDo(_ReadEvalFile({e.name: e for e in config.eval_sets})).with_outputs(
+                STATS, main="items"
+            )
+        )
+        index = read.items | "BuildIndex" >> beam.CombineGlobally(BuildEvalIndex(config.ngram))
+        looked_up = documents | "Lookup" >> beam.ParDo(
+            _Decontaminate(config, self._excerpt_chars, self._with_excerpt),
+            beam.pvalue.AsSingleton(index),
+        ).with_outputs(REJECTED, STATS, main="kept")
+        stats = (read[STATS], looked_up[STATS]) | "MergeStats" >> beam.Flatten()
+        return {"kept": looked_up.kept, REJECTED: looked_up[REJECTED], STATS: stats}
+
+
+def check_eval_sets(config: DecontamConfig) -> None:
+    """Fail before the run starts when decontamination is on but has nothing to check."""
+    if not config.enabled:
+        return
+    if not config.eval_sets:
+        raise MedloomError("decontam is enabled but names no eval_sets")
+    for eval_set in config.eval_sets:
+        eval_files(eval_set)
+
+
+def decontam_manifest(
+    config: DecontamConfig, stats: Mapping[tuple[str, str], int], sources: Sequence[str]
+) -> dict[str, Any]:
+    """The manifest's ``decontam`` section: items indexed, and removals per source and set."""
+
+    def prefixed(prefix: str) -> dict[str, int]:
+        return {
+            metric.removeprefix(prefix): n
+            for (source, metric), n in sorted(stats.items())
+            if source == ALL_SOURCES and metric.startswith(prefix)
+        }
+
+    return {
+        "enabled": config.enabled,
+        "ngram": config.ngram,
+        "overlap": config.overlap,
+        "eval_items": prefixed("eval_items/"),
+        "eval_unreadable": prefixed("eval_unreadable/"),
+        "removed": {
+            source: {
+                metric.removeprefix("decontam/"): n
+                for (s, metric), n in sorted(stats.items())
+                if s == source and metric.startswith("decontam/")
+            }
+            for source in sources
+        },
+    }

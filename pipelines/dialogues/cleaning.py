@@ -1,14 +1,14 @@
 """Turn-level cleaning: what is left is a conversation worth training on, or a reason why not.
 
-In order: URLs go from every turn, with the clause that holds them (``更多知识请访问 URL。``
-is an advertisement, not advice); sign-offs and platform boilerplate (``祝您健康``,
-``以上是对…的建议``, ``仅供参考``) and, optionally, Huatuo's answer-template labels
-(``问题分析：… 意见建议：…``) go from the assistant's turns; empty turns go; consecutive
-turns of one speaker merge; leading assistant turns (a greeting before the patient speaks)
-and a trailing unanswered user turn go. Then the conversation is judged: one speaker only,
-a turn too long to be a conversation, a system turn in the middle, or no substantive
-assistant reply (a bare greeting is not one) each reject it with that reason.
-Every edit is counted by name, so the run report says what cleaning did.
+In order: URLs go from every turn, from the doctor's with the clause that holds them
+(``更多知识请访问 URL。`` is an advertisement, not advice); sign-offs and platform
+boilerplate (``祝您健康``, ``以上是对…的建议``, ``仅供参考``) and, optionally, Huatuo's
+answer-template labels (``问题分析：… 意见建议：…``) go from the assistant's turns; empty
+turns go; consecutive turns of one speaker merge; leading assistant turns (a greeting
+before the patient speaks) and a trailing unanswered user turn go. Then the conversation is
+judged: one speaker only, a turn too long to be a conversation, a system turn in the
+middle, or no substantive assistant reply (a bare greeting is not one) each reject it with
+that reason. Every edit is counted by name, so the run report says what cleaning did.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ class TurnCleaner:
     def _clean_text(self, role: str, text: str, edits: Counter[str]) -> str:
         config = self._config
         strip_urls = config.strip_urls and _URL.search(text) is not None
+        if strip_urls and role != ASSISTANT:
+            # A patient quoting a link asks a question around it: only the link goes.
+            text, n = _URL.subn("", text)
+            edits["url_removed"] += n
+            strip_urls = False
         boilerplate = (
             self._boilerplate
             if role == ASSISTANT

@@ -143,7 +143,9 @@ def _metadata(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (name, str(record[name]))
         for name in METADATA_FIELDS
-        if isinstance(record.get(name), str | int | float) and record.get(name) != ""
+        if isinstance(record.get(name), str | int | float)
+        and not isinstance(record.get(name), bool)
+        and record.get(name) != ""
     )
 
 

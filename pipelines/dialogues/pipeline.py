@@ -33,7 +33,7 @@ from pipelines.corpus import (
     write_text,
 )
 from pipelines.counting import ALL_SOURCES, STATS
-from pipelines.dedup.decontam import eval_files, read_eval_items
+from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import CLUSTERS, NearDedup
@@ -44,12 +44,10 @@ from pipelines.dialogues.records import dialogue_text
 from pipelines.dialogues.transforms import (
     TOKEN_EDGES,
     TURN_EDGES,
-    Decontaminate,
     FitAndSplit,
     PrepareDialogues,
 )
 from pipelines.errors import MedloomError
-from pipelines.records import Unreadable
 from pipelines.sinks import OUTPUTS, WriteDataset
 from pipelines.transforms import INPUTS, QUARANTINED, REJECTED, GuardLeaks, ReadSources
 from schemas import DEDUP_CLUSTER, QUARANTINE, REJECT, SFT_CONVERSATION
@@ -98,20 +96,6 @@ def _with_text(field: str) -> Any:
     return swap
 
 
-class _ReadEvalFile(beam.DoFn):
-    def __init__(self, eval_sets: dict[str, Any]) -> None:
-        self._eval_sets = eval_sets
-
-    def process(self, element: tuple[str, str]) -> Any:
-        name, path = element
-        for item in read_eval_items(self._eval_sets[name], path):
-            if isinstance(item, Unreadable):
-                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_unreadable/{name}"), 1))
-            else:
-                yield item
-                yield beam.pvalue.TaggedOutput(STATS, ((ALL_SOURCES, f"eval_items/{name}"), 1))
-
-
 def build_pipeline(
     pipeline: beam.Pipeline,
     config: DialogueConfig,
@@ -151,8 +135,9 @@ def build_pipeline(
         extra_outputs.append(clusters[OUTPUTS])
     if dedup.first_turn:
         min_chars = dedup.first_turn_min_chars
+        # Only conversations: the tasks built from one record share its case text by design.
         long_opening = dialogues | "ByOpeningLength" >> beam.Partition(
-            lambda d, _: int(len(d["first_turn"]) >= min_chars), 2
+            lambda d, _: int(d["task"] == "dialogue" and len(d["first_turn"]) >= min_chars), 2
         )
         openings = long_opening[1] | "KeyOnOpening" >> beam.Map(_with_text("first_turn"))
         if dedup.exact:
@@ -173,21 +158,10 @@ def build_pipeline(
             openings | "KeyOnWhole" >> beam.Map(lambda d: {**d, "text": dialogue_text(d["turns"])}),
         ) | "RejoinOpenings" >> beam.Flatten()
     if config.decontam.enabled:
-        eval_sets = {e.name: e for e in config.decontam.eval_sets}
-        eval_read = (
-            pipeline
-            | "ListEvalFiles"
-            >> beam.Create(
-                [(e.name, path) for e in config.decontam.eval_sets for path in eval_files(e)]
-            )
-            | "ReadEvalFiles"
-            >> beam.ParDo(_ReadEvalFile(eval_sets)).with_outputs(STATS, main="items")
-        )
-        stats.append(eval_read[STATS])
         decontaminated = dialogues | "Decontaminate" >> Decontaminate(
-            config.decontam, eval_read.items, excerpt, with_excerpt
+            config.decontam, excerpt, with_excerpt
         )
-        dialogues = decontaminated.kept
+        dialogues = decontaminated["kept"]
         rejects.append(decontaminated[REJECTED])
         stats.append(decontaminated[STATS])
     fitted = dialogues | "FitAndSplit" >> FitAndSplit(config, excerpt, with_excerpt)
@@ -329,25 +303,14 @@ def assemble_manifest(
             "categories": _prefixed(stats, "deid/"),
             "leak_gate": {"mode": config.deid.leak_gate, "found": _prefixed(stats, "leak_gate/")},
         },
-        "decontam": {
-            "enabled": config.decontam.enabled,
-            "eval_items": _prefixed(stats, "eval_items/"),
-            "eval_unreadable": _prefixed(stats, "eval_unreadable/"),
-            "removed": {
-                source: {
-                    metric.removeprefix("decontam/"): n
-                    for (s, metric), n in sorted(stats.items())
-                    if s == source and metric.startswith("decontam/")
-                }
-                for source in sources
-            },
-        },
+        "decontam": decontam_manifest(config.decontam, stats, sources),
         "context": {
             "max_tokens": config.context.max_tokens,
             "token_counter": token_counter,
         },
         "splits": splits,
         "departments": _prefixed(stats, "department/"),
+        "tasks": _prefixed(stats, "task/"),
         "shards": shards,
         "counts": counts,
         "totals": manifest_lib.totals(counts),
@@ -374,10 +337,7 @@ def run_dialogues(
     if not remote:
         output_dir = str(Path(output_dir).resolve())
     planned = plan_inputs(config)
-    for eval_set in config.decontam.eval_sets if config.decontam.enabled else ():
-        eval_files(eval_set)
-    if config.decontam.enabled and not config.decontam.eval_sets:
-        raise MedloomError("decontam is enabled but names no eval_sets")
+    check_eval_sets(config.decontam)
     secret = load_secret(config.deid) if config.deid.enabled else None
     shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
     options = PipelineOptions(beam_args or [])

@@ -91,6 +91,10 @@ def _departments_section(manifest: dict[str, Any]) -> str:
             for name, n in sorted(departments.items(), key=lambda item: (-item[1], item[0]))
         ]
         parts.append("<h3>Samples per department</h3>" + _table(["department", "samples"], rows, 1))
+    tasks = _mapping(manifest.get("tasks"))
+    if tasks:
+        rows = [[_e(name), _n(n)] for name, n in sorted(tasks.items())]
+        parts.append("<h3>Samples per task</h3>" + _table(["task", "samples"], rows, 1))
     if splits:
         names = sorted({split for per_source in splits.values() for split in per_source})
         rows = [
@@ -100,7 +104,7 @@ def _departments_section(manifest: dict[str, Any]) -> str:
         parts.append("<h3>Samples per split</h3>" + _table(["source", *names], rows, 1))
     if not parts:
         return ""
-    return _section("departments", "Departments and splits", "".join(parts))
+    return _section("departments", "Departments, tasks and splits", "".join(parts))
 
 
 def _decontam_section(manifest: dict[str, Any]) -> str:

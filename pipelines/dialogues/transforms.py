@@ -11,8 +11,6 @@ from typing import Any
 import apache_beam as beam
 
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
-from pipelines.dedup.config import DecontamConfig
-from pipelines.dedup.decontam import EvalIndex, EvalItem
 from pipelines.deid import DeidConfig, Deidentifier
 from pipelines.dialogues.cleaning import TurnCleaner
 from pipelines.dialogues.config import DialogueConfig
@@ -145,76 +143,17 @@ class PrepareDialogues(beam.PTransform):
         )
 
 
-class BuildEvalIndex(beam.CombineFn):
-    """Evaluation items → one EvalIndex (the side input decontamination looks up)."""
+def split_key(dialogue: Document) -> str:
+    """What a sample's split is drawn by: its dialogue, or the record its task came from.
 
-    def __init__(self, ngram: int) -> None:
-        self._ngram = ngram
-
-    def create_accumulator(self) -> list[EvalItem]:
-        return []
-
-    def add_input(self, items: list[EvalItem], item: EvalItem) -> list[EvalItem]:
-        items.append(item)
-        return items
-
-    def merge_accumulators(self, accumulators: Any) -> list[EvalItem]:
-        return [item for items in accumulators for item in items]
-
-    def extract_output(self, items: list[EvalItem]) -> EvalIndex:
-        return EvalIndex(items, self._ngram)
-
-
-class _Decontaminate(CountingDoFn):
-    def __init__(self, config: DecontamConfig, excerpt_chars: int, with_excerpt: bool) -> None:
-        self._overlap = config.overlap
-        self._excerpt_chars = excerpt_chars
-        self._with_excerpt = with_excerpt
-
-    def process(self, document: Document, index: EvalIndex) -> Iterator[Any]:
-        share, item = index.best_overlap(document["text"])
-        if share < self._overlap or item is None:
-            yield document
-            return
-        eval_set = item.split("/", 1)[0]
-        self.count(document["source"], f"decontam/{eval_set}")
-        yield beam.pvalue.TaggedOutput(
-            REJECTED,
-            reject(
-                document,
-                "decontam",
-                "overlaps_eval_set",
-                f"{share:.2f} of the 13-grams of {item}",
-                self._excerpt_chars,
-                self._with_excerpt,
-            ),
-        )
-
-
-class Decontaminate(beam.PTransform):
-    """Drop documents that hold a share ``overlap`` of one evaluation item's n-grams."""
-
-    def __init__(
-        self,
-        config: DecontamConfig,
-        eval_items: beam.PCollection,
-        excerpt_chars: int,
-        with_excerpt: bool,
-    ) -> None:
-        super().__init__()
-        self._config = config
-        self._eval_items = eval_items
-        self._excerpt_chars = excerpt_chars
-        self._with_excerpt = with_excerpt
-
-    def expand(self, documents: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        index = self._eval_items | "BuildIndex" >> beam.CombineGlobally(
-            BuildEvalIndex(self._config.ngram)
-        )
-        return documents | "Lookup" >> beam.ParDo(
-            _Decontaminate(self._config, self._excerpt_chars, self._with_excerpt),
-            beam.pvalue.AsSingleton(index),
-        ).with_outputs(REJECTED, STATS, main="kept")
+    Near-duplicate removal keeps one dialogue per cluster, so a kept dialogue's id stands
+    for its cluster. The tasks a task builder makes of one record (``rec-1#diagnosis``,
+    ``rec-1#discharge_summary``) share the record's case text: they split together.
+    """
+    if dialogue["task"] == "dialogue":
+        return dialogue["id"]
+    record = dialogue["source_record_id"].split("#", 1)[0]
+    return f"{dialogue['source']}\x1f{record}"
 
 
 def split_of(cluster: str, validation: float, test: float, seed: str) -> str:
@@ -264,7 +203,7 @@ class _FitAndSplit(CountingDoFn):
         elif len(samples[0]) < len(turns):
             self.count(source, "edits/rounds_cut_for_context")
         self.count(source, "documents", len(samples) - 1)
-        cluster = dialogue["id"]
+        cluster = split_key(dialogue)
         split = split_of(cluster, config.splits.validation, config.splits.test, config.splits.seed)
         for index, sample in enumerate(samples):
             text = dialogue_text(sample)
@@ -278,6 +217,7 @@ class _FitAndSplit(CountingDoFn):
             self.count(ALL_SOURCES, f"tokens/{bucket(tokens, TOKEN_EDGES)}")
             self.count(ALL_SOURCES, f"turns/{bucket(turns_shown, TURN_EDGES)}")
             self.count(ALL_SOURCES, f"department/{dialogue['department']}")
+            self.count(ALL_SOURCES, f"task/{dialogue['task']}")
             self.count(source, f"split/{split}")
             yield {
                 "id": sample_id,
