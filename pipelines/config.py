@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from pipelines.dedup.config import NearDedupConfig
+from pipelines.dedup.config import DecontamConfig, NearDedupConfig
 from pipelines.deid.config import DeidConfig
 from pipelines.errors import ConfigError
 from pipelines.filters.config import FiltersConfig
@@ -156,6 +156,8 @@ class CorpusConfig:
     filters: FiltersConfig = field(default_factory=FiltersConfig)
     deid: DeidConfig = field(default_factory=DeidConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    # Evaluation sets whose text must not be trained on (off unless eval_sets are named).
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,9 +190,17 @@ def load_corpus_config(path: str | Path) -> CorpusConfig:
     path = Path(path)
     config = from_dict(CorpusConfig, load_yaml_mapping(path), where=str(path))
     for source in config.sources:
-        if "://" not in source.path and not Path(source.path).is_absolute():
-            source.path = str((path.parent / source.path).resolve())
+        source.path = resolve_path(source.path, path.parent)
+    for eval_set in config.decontam.eval_sets:
+        eval_set.paths = [resolve_path(p, path.parent) for p in eval_set.paths]
     return config
+
+
+def resolve_path(value: str, base: Path) -> str:
+    """``value`` resolved against a config's folder, unless absolute or a URL (gs://)."""
+    if "://" in value or Path(value).is_absolute():
+        return value
+    return str((base / value).resolve())
 
 
 def from_dict(cls: type, raw: Any, where: str = "config") -> Any:

@@ -26,6 +26,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines import manifest as manifest_lib
 from pipelines.config import CorpusConfig
 from pipelines.counting import ALL_SOURCES, STATS
+from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import CLUSTERS, NearDedup
@@ -215,6 +216,13 @@ def build_pipeline(
             sort_key=_by_id,
         )
         extra_outputs.append(clusters[OUTPUTS])
+    if config.decontam.enabled:
+        decontaminated = kept | "Decontaminate" >> Decontaminate(
+            config.decontam, excerpt_chars, with_excerpt
+        )
+        kept = decontaminated["kept"]
+        rejects.append(decontaminated[REJECTED])
+        stats.append(decontaminated[STATS])
     guarded = kept | "LeakGate" >> GuardLeaks(secret)
     kept = guarded.clean
     rejects.append(guarded[REJECTED])
@@ -334,10 +342,12 @@ def assemble_manifest(
             "filter",
             "exact_dedup",
             *(["near_dedup"] if config.dedup.near.enabled else []),
+            *(["decontam"] if config.decontam.enabled else []),
             "leak_gate",
             "write",
         ],
         "minhash": minhash_parameters(config.dedup.near) if config.dedup.near.enabled else None,
+        "decontam": decontam_manifest(config.decontam, stats, sources),
         "deid": {
             "enabled": config.deid.enabled,
             "mode": config.deid.mode,
@@ -374,6 +384,7 @@ def run_corpus(
     if not remote:
         output_dir = str(Path(output_dir).resolve())
     planned = plan_inputs(config)
+    check_eval_sets(config.decontam)
     secret = load_secret(config.deid) if config.deid.enabled else None
     shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
     options = PipelineOptions(beam_args or [])

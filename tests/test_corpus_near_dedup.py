@@ -46,3 +46,36 @@ def test_a_lightly_edited_copy_is_removed_and_its_cluster_written(tmp_path: Path
     clusters = pq.read_table(out / "dedup_clusters").to_pylist()
     assert len(clusters) == 3
     assert sum(1 for c in clusters if not c["kept"]) == 1
+
+
+def test_a_document_quoting_an_exam_question_is_kept_out(tmp_path: Path) -> None:
+    question = "男，45岁。第一跖趾关节夜间突发红肿热痛，饮酒后加重，血尿酸升高。最可能的诊断是"
+    entries = [
+        {"id": "a1", "text": ASTHMA},
+        {"id": "g1", "text": GOUT},
+        {"id": "q1", "text": question + "痛风。急性期用秋水仙碱，缓解期降尿酸并戒酒。"},
+    ]
+    (tmp_path / "entries.jsonl").write_text(
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8"
+    )
+    (tmp_path / "exam.jsonl").write_text(
+        json.dumps({"question": question, "answer": "A"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "corpus.yaml"
+    config.write_text(
+        "sources:\n  - {name: wiki, path: entries.jsonl, fields: {text: text, id: id}}\n"
+        "decontam:\n  enabled: true\n"
+        "  eval_sets: [{name: exam, paths: [exam.jsonl], text_fields: [question]}]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    manifest = run_corpus(load_corpus_config(config), str(out), say=lambda _: None)
+    assert manifest["counts"]["wiki"]["written"] == 2
+    assert manifest["counts"]["wiki"]["rejected"] == {"decontam/overlaps_eval_set": 1}
+    assert manifest["decontam"]["eval_items"] == {"exam": 1}
+    assert manifest["decontam"]["removed"] == {"wiki": {"exam": 1}}
+    rejected = pq.read_table(out / "rejects").to_pylist()
+    assert [(r["source_record_id"], r["detail"]) for r in rejected] == [
+        ("q1", "1.00 of the 13-grams of exam/exam.jsonl:1")
+    ]

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pipelines.config import OutputConfig, SourceConfig, from_dict, load_yaml_mapping
+from pipelines.config import (
+    OutputConfig,
+    SourceConfig,
+    from_dict,
+    load_yaml_mapping,
+    resolve_path,
+)
 from pipelines.dedup.config import DecontamConfig, NearDedupConfig
 from pipelines.deid.config import DeidConfig
 from pipelines.errors import ConfigError
@@ -236,15 +242,9 @@ def load_dialogue_config(path: str | Path) -> DialogueConfig:
     config = from_dict(DialogueConfig, raw, where=str(path))
     base = path.parent
     for source in config.sources:
-        source.path = _resolved(source.path, base)
+        source.path = resolve_path(source.path, base)
     for eval_set in config.decontam.eval_sets:
-        eval_set.paths = [_resolved(p, base) for p in eval_set.paths]
+        eval_set.paths = [resolve_path(p, base) for p in eval_set.paths]
     if config.context.tokenizer:
-        config.context.tokenizer = _resolved(config.context.tokenizer, base)
+        config.context.tokenizer = resolve_path(config.context.tokenizer, base)
     return config
-
-
-def _resolved(value: str, base: Path) -> str:
-    if "://" in value or Path(value).is_absolute():
-        return value
-    return str((base / value).resolve())
