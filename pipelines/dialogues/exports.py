@@ -94,10 +94,10 @@ def write_llamafactory(output_dir: str | Path, name: str) -> dict[str, Any]:
         sharegpt, alpaca = f"{name}_sharegpt_{split}", f"{name}_alpaca_{split}"
         for dataset, convert in ((sharegpt, sharegpt_row), (alpaca, alpaca_row)):
             path = folder / f"{dataset}.json"
-            path.write_text(
-                json.dumps([convert(m) for m in samples], ensure_ascii=False, indent=1) + "\n",
-                encoding="utf-8",
-            )
+            # One sample per line: still one JSON array, and json's C encoder writes it
+            # (an indent would take the pure-Python one).
+            lines = ",\n".join(json.dumps(convert(m), ensure_ascii=False) for m in samples)
+            path.write_text(f"[\n{lines}\n]\n", encoding="utf-8")
             written[f"{EXPORT_DIR}/{path.name}"] = len(samples)
         entries = _dataset_info(sharegpt, alpaca)
         for dataset, entry in entries.items():
