@@ -43,6 +43,10 @@ _PREFIX = 26
 SIGN_BATCH = 2048
 
 
+# Texts whose shingle sets a verifier keeps while it checks candidate pairs.
+SHINGLE_CACHE_TEXTS = 256
+
+
 def node_key(document_id: str, priority: int) -> str:
     """A string that sorts in keep order: higher priority, then smaller hash of the id."""
     return f"{_PRIORITY_OFFSET - priority:010d}{stable_hash(document_id):016x}{document_id}"
@@ -160,19 +164,25 @@ class _Similarity:
 
     def __init__(self, config: NearDedupConfig) -> None:
         self._config = config
+        self._recent: dict[str, set[str]] = {}
 
     def payload(self, value: tuple[Document, np.ndarray]) -> Any:
         document, signature = value
         return document["text"] if self._config.true_jaccard_check else signature
 
     def __call__(self, a: Any, b: Any) -> float:
-        config = self._config
-        if config.true_jaccard_check:
-            return jaccard(
-                shingles(a, config.ngram, config.shingling),
-                shingles(b, config.ngram, config.shingling),
-            )
+        if self._config.true_jaccard_check:
+            return jaccard(self._shingles(a), self._shingles(b))
         return estimated_jaccard(a, b)
+
+    def _shingles(self, text: str) -> set[str]:
+        """Shingles of ``text``; a text in several candidate pairs is shingled once."""
+        found = self._recent.get(text)
+        if found is None:
+            if len(self._recent) >= SHINGLE_CACHE_TEXTS:
+                self._recent.clear()
+            found = self._recent[text] = shingles(text, self._config.ngram, self._config.shingling)
+        return found
 
 
 class _Verify(CountingDoFn):

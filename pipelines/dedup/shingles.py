@@ -27,8 +27,11 @@ _NORMALIZE = NormalizeConfig(traditional_to_simplified=True, strip_html=False)
 
 def fold(text: str) -> str:
     """The text with form removed: simplified, NFKC, case-folded, no punctuation or spaces."""
-    text = unicodedata.normalize("NFKC", normalize_text(text, _NORMALIZE)).casefold()
-    return _NOT_WORD.sub("", text)
+    text = normalize_text(text, _NORMALIZE)
+    # The quick check is a fraction of the cost of normalising text that is already NFKC.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _NOT_WORD.sub("", text.casefold())
 
 
 def _words(text: str) -> list[str]:
