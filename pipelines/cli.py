@@ -17,6 +17,8 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("pipelines.corpus_cli", "run, demo, validate, report"),
     ("pipelines.deid.cli", "deid"),
     ("pipelines.dedup.cli", "dedup"),
+    ("pipelines.tasks.cli", "tasks"),
+    ("annotation.cli", "annotate"),
 )
 
 
