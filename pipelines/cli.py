@@ -19,6 +19,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("pipelines.dedup.cli", "dedup"),
     ("pipelines.tasks.cli", "tasks"),
     ("annotation.cli", "annotate"),
+    ("training.cli", "train"),
 )
 
 
