@@ -29,7 +29,7 @@ from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
-from pipelines.dedup.near import CLUSTERS, NearDedup
+from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_dedup_stats
 from pipelines.deid import load_secret
 from pipelines.errors import MedloomError, ValidationFailed
 from pipelines.readers import resolve_inputs
@@ -347,6 +347,9 @@ def assemble_manifest(
             "write",
         ],
         "minhash": minhash_parameters(config.dedup.near) if config.dedup.near.enabled else None,
+        "near_dedup": (
+            {"near_dedup": near_dedup_stats(stats)} if config.dedup.near.enabled else {}
+        ),
         "decontam": decontam_manifest(config.decontam, stats, sources),
         "deid": {
             "enabled": config.deid.enabled,
@@ -411,6 +414,9 @@ def run_corpus(
     manifest_path = FileSystems.join(output_dir, "manifest.json")
     write_text(manifest_path, manifest_lib.dumps(manifest))
     manifest_lib.check_accounting(manifest["counts"])
+    warning = convergence_warning(manifest["near_dedup"])
+    if warning:
+        say(warning)
     leaks = manifest["deid"]["leak_gate"]["found"]
     if leaks and config.deid.leak_gate == "fail":
         found = ", ".join(f"{category}={n}" for category, n in leaks.items())

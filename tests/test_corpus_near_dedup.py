@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from pipelines.config import load_corpus_config
 from pipelines.corpus import run_corpus
+from pipelines.dedup.near import convergence_warning
 
 ASTHMA = (
     "支气管哮喘是由多种细胞和细胞组分参与的气道慢性炎症性疾病，临床表现为反复发作的喘息、气急、"
@@ -43,6 +44,8 @@ def test_a_lightly_edited_copy_is_removed_and_its_cluster_written(tmp_path: Path
     assert manifest["counts"]["wiki"]["rejected"] == {"near_dedup/near_duplicate": 1}
     assert "near_dedup" in manifest["stages"]
     assert manifest["minhash"]["num_perm"] == 128
+    assert manifest["near_dedup"]["near_dedup"]["similar_pairs"] == 1
+    assert manifest["near_dedup"]["near_dedup"]["unconverged"] == 0
     clusters = pq.read_table(out / "dedup_clusters").to_pylist()
     assert len(clusters) == 3
     assert sum(1 for c in clusters if not c["kept"]) == 1
@@ -79,3 +82,11 @@ def test_a_document_quoting_an_exam_question_is_kept_out(tmp_path: Path) -> None
     assert [(r["source_record_id"], r["detail"]) for r in rejected] == [
         ("q1", "1.00 of the 13-grams of exam/exam.jsonl:1")
     ]
+
+
+def test_unconverged_clusters_warn_the_user() -> None:
+    assert convergence_warning({"near_dedup": {"unconverged": 0, "clusters": 3}}) is None
+    assert convergence_warning({"near_dedup": {"clusters": 3, "unconverged": 12}}) == (
+        "medloom: WARNING: near-duplicate clusters did not converge (near_dedup 12 nodes);"
+        " some copies were kept: raise dedup.near.component_rounds"
+    )

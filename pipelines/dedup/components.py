@@ -6,7 +6,7 @@ node's smaller neighbours to the smallest of them. Each round is a GroupByKey on
 nothing is collected into the driver and no structure must hold the graph: a worker holds
 one node's neighbours at a time, iterated twice (Beam pages large groups). The paper proves
 O(log² n) rounds and measures about log n; the rounds are unrolled in the graph, a fixed
-number (``component_rounds``, default 16), and ``unconverged`` counts the nodes whose label
+number (``component_rounds``, default 8), and ``unconverged`` counts the nodes whose label
 is not yet their component's minimum, so a run can tell.
 
 Nodes are strings that sort in keep order (pipelines.dedup.near.node_key): the minimum of a

@@ -17,7 +17,7 @@ Every document leaves as kept or rejected, and every one gets a ``dedup_cluster`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
@@ -371,3 +371,27 @@ def _route(element: tuple[str, Any]) -> Iterator[Any]:
     """One DoOutputsTuple out of the branches: (tag, value) → the output named tag."""
     tag, value = element
     yield value if tag == "kept" else beam.pvalue.TaggedOutput(tag, value)
+
+
+def near_dedup_stats(stats: Mapping[tuple[str, str], int], stage: str = STAGE) -> dict[str, int]:
+    """What a NearDedup stage counted over all sources: pairs, clusters, unconverged nodes."""
+    prefix = f"{stage}/"
+    found: dict[str, int] = {}
+    for (_, metric), n in sorted(stats.items()):
+        if metric.startswith(prefix) and metric.count("/") == 1:
+            name = metric.removeprefix(prefix)
+            found[name] = found.get(name, 0) + n
+    return found
+
+
+def convergence_warning(sections: Mapping[str, Mapping[str, int]]) -> str | None:
+    """A line for the user when connected components did not converge in their rounds."""
+    late = {stage: s.get("unconverged", 0) for stage, s in sections.items()}
+    late = {stage: n for stage, n in late.items() if n}
+    if not late:
+        return None
+    counts = ", ".join(f"{stage} {n}" for stage, n in late.items())
+    return (
+        f"medloom: WARNING: near-duplicate clusters did not converge ({counts} nodes);"
+        " some copies were kept: raise dedup.near.component_rounds"
+    )

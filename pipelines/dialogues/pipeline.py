@@ -36,7 +36,7 @@ from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
-from pipelines.dedup.near import CLUSTERS, NearDedup
+from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_dedup_stats
 from pipelines.deid import load_secret
 from pipelines.dialogues.config import DialogueConfig
 from pipelines.dialogues.formats import DialogueMapper
@@ -297,6 +297,11 @@ def assemble_manifest(
             "write",
         ],
         "minhash": minhash_parameters(config.dedup.near) if config.dedup.near.enabled else None,
+        "near_dedup": {
+            stage: near_dedup_stats(stats, stage)
+            for stage in ("near_dedup", "near_dedup_first_turn")
+            if config.dedup.near.enabled and (stage == "near_dedup" or config.dedup.first_turn)
+        },
         "deid": {
             "enabled": config.deid.enabled,
             "mode": config.deid.mode,
@@ -368,6 +373,9 @@ def run_dialogues(
     manifest_path = FileSystems.join(output_dir, MANIFEST)
     write_text(manifest_path, manifest_lib.dumps(manifest))
     manifest_lib.check_accounting(manifest["counts"])
+    warning = convergence_warning(manifest["near_dedup"])
+    if warning:
+        say(warning)
     leaks = manifest["deid"]["leak_gate"]["found"]
     if leaks and config.deid.leak_gate == "fail":
         found = ", ".join(f"{category}={n}" for category, n in leaks.items())
