@@ -31,11 +31,26 @@ COUNT_KEYS = ("records_read", "quarantined", "documents", "written")
 # Inputs listed in full up to this many; the manifest keeps them all.
 INPUTS_SHOWN = 50
 SHA256_SHOWN = 12
+# Stage labels under the waterfall turn when there are more of them than this.
+ROTATE_LABELS_OVER = 8
 
 KEPT_COLOUR = "#4c78a8"
 WRITTEN_COLOUR = "#54a24b"
 # Tableau-like colours, one per rejection reason, in sorted reason order.
-REASON_COLOURS = ("#e45756", "#f58518", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#72b7b2")
+REASON_COLOURS = (
+    "#e45756",
+    "#f58518",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#72b7b2",
+    "#bab0ac",
+    "#9467bd",
+    "#8c564b",
+    "#17becf",
+    "#bcbd22",
+)
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "PingFang SC",
@@ -192,6 +207,10 @@ def _drops_section(manifest: dict[str, Any], totals: dict[str, Any]) -> str:
     drops_ax.set_ylim(0, max(most, 1) * 1.2)
     drops_ax.set_ylabel("documents dropped")
     drops_ax.set_xticks(x, labels)
+    if len(labels) > ROTATE_LABELS_OVER:
+        drops_ax.tick_params(axis="x", labelrotation=30)
+        for label in drops_ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     for ax in (flow, drops_ax):
         _tidy(ax)
     handles = [_patch(colour, _ascii(reason)) for reason, colour in colours.items()]

@@ -38,7 +38,7 @@ from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_dedup_stats
 from pipelines.deid import load_secret
-from pipelines.dialogues.config import DialogueConfig
+from pipelines.dialogues.config import TASK_LAYOUTS, DialogueConfig
 from pipelines.dialogues.formats import DialogueMapper
 from pipelines.dialogues.records import dialogue_text
 from pipelines.dialogues.transforms import (
@@ -284,12 +284,18 @@ def assemble_manifest(
         "inputs": payload["inputs"],
         "stages": [
             "read",
+            *(["tasks"] if any(s.layout in TASK_LAYOUTS for s in config.sources) else []),
             "normalise",
             "deid",
             "clean",
             *(["exact_dedup"] if config.dedup.exact else []),
             *(["near_dedup"] if config.dedup.near.enabled else []),
-            *(["first_turn_dedup"] if config.dedup.first_turn else []),
+            *(["exact_dedup_first_turn"] if config.dedup.first_turn and config.dedup.exact else []),
+            *(
+                ["near_dedup_first_turn"]
+                if config.dedup.first_turn and config.dedup.near.enabled
+                else []
+            ),
             *(["decontam"] if config.decontam.enabled else []),
             "context",
             "split",

@@ -67,7 +67,9 @@ def _histograms_section(manifest: dict[str, Any]) -> str:
         buckets = len(h["counts"])
         ax.bar(range(buckets), h["counts"], width=0.8, color=KEPT_COLOUR)
         ax.set_xticks(range(buckets), _bucket_labels(h["edges"], buckets))
-        ax.tick_params(axis="x", labelsize=8)
+        ax.tick_params(axis="x", labelsize=8, labelrotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
         ax.set_xlabel(f"{label} per sample")
         ax.set_ylabel("samples")
         ax.set_title(key, fontsize=10)
