@@ -20,6 +20,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("pipelines.tasks.cli", "tasks"),
     ("annotation.cli", "annotate"),
     ("training.cli", "train"),
+    ("training.evaluation.cli", "eval"),
 )
 
 
