@@ -37,12 +37,33 @@ def ngram_hashes(text: str, n: int) -> np.ndarray:
     if len(folded) < n:
         return np.empty(0, dtype=np.uint64)
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    count = len(codes) - n + 1
-    hashes = np.zeros(count, dtype=np.uint64)
+    return np.unique(_rolling_hashes(codes, n))
+
+
+def _rolling_hashes(codes: np.ndarray, n: int) -> np.ndarray:
+    """sum(codes[i + k] * BASE**(n - 1 - k)) mod 2**64 for every i, in log2(n) array steps.
+
+    Hashes of length-a and length-b windows combine as h(a + b)[i] = h(a)[i] * BASE**b +
+    h(b)[i + a], so windows of 1, 2, 4, 8 characters build the n-character ones.
+    """
+    windows = {1: codes}
+    size = 1
     with np.errstate(over="ignore"):
-        for k in range(n):
-            hashes = hashes * _BASE + codes[k : k + count]
-    return np.unique(hashes)
+        while size * 2 <= n:
+            shorter = windows[size]
+            windows[size * 2] = shorter[:-size] * _power(size) + shorter[size:]
+            size *= 2
+        hashes, length = windows[size], size
+        for part in sorted(windows, reverse=True):
+            if length + part <= n:
+                count = len(codes) - (length + part) + 1
+                hashes = hashes[:count] * _power(part) + windows[part][length : length + count]
+                length += part
+    return hashes
+
+
+def _power(exponent: int) -> np.uint64:
+    return np.uint64(pow(int(_BASE), exponent, 1 << 64))
 
 
 @dataclass(frozen=True)
