@@ -1,6 +1,6 @@
 """The task builders inside the dialogue pipeline, end to end on data/tasks (one Beam run).
 
-The sources are those of data/tasks/demo_sources.yaml, the entries the demo uses.
+The sources are the task-builder sources of data/dialogues.yaml, the ones the demo runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.dialogues.config import load_dialogue_config
+from pipelines.dialogues.config import TASK_LAYOUTS, load_dialogue_config
 from pipelines.dialogues.pipeline import run_dialogues
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -28,16 +28,14 @@ def rows(folder: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, deid_secret: str) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("tasks")
-    sources = yaml.safe_load((DATA / "tasks" / "demo_sources.yaml").read_text(encoding="utf-8"))
-    for source in sources["sources"]:
+    demo = yaml.safe_load((DATA / "dialogues.yaml").read_text(encoding="utf-8"))
+    sources = [s for s in demo["sources"] if s.get("layout") in TASK_LAYOUTS]
+    for source in sources:
         source["path"] = str(DATA / source["path"])
     config = {
         "pipeline": "dialogues",
         "name": "tasks",
-        "sources": sources["sources"],
-        # The tasks of one record open with the same case: compare openings across records
-        # only once the pipeline keys first-turn dedup by task (see the report to the lead).
-        "dedup": {"first_turn": False},
+        "sources": sources,
         "output": {"shards": 1},
     }
     path = folder / "tasks.yaml"
