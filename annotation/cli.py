@@ -70,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="de-identify uploaded candidates with this secret (default: $MEDLOOM_DEID_SECRET; "
         "without one, uploads are taken as they are)",
     )
+    serve.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=100,
+        help="largest import file an admin may upload through the web page (default 100)",
+    )
     serve.set_defaults(handler=run_serve)
 
     admin = command("create-admin", "create an admin account (password asked)")
@@ -205,6 +211,7 @@ def run_serve(args: argparse.Namespace, _extra: list[str]) -> int:
         deidentifier=deidentifier,
         export_dir=export_dir,
         eval_prompts=eval_prompts,
+        max_upload_bytes=args.max_upload_mb * 1024 * 1024,
     )
     print(f"medloom annotate: http://{args.host}:{args.port}/  (database {_shown_url(args.db)})")
     if not args.allow_http and args.host not in ("127.0.0.1", "localhost", "::1"):

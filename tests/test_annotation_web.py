@@ -255,6 +255,22 @@ def test_the_admin_imports_an_upload_once_however_often_it_is_sent(app: FastAPI,
     assert app_store(app).progress("内科").items == 5
 
 
+def test_an_upload_over_the_limit_is_refused_and_imports_nothing(tmp_path: Path):
+    app = web_app(tmp_path, max_upload_bytes=1024)
+    line = {"prompt": "高血压能喝咖啡吗？" * 10, "responses": ["适量可以。", "不能喝。"]}
+    upload = ("\n".join([json.dumps(line, ensure_ascii=False)] * 10)).encode()
+    admin = logged_in(app, "admin")
+    admin.get("/admin/projects/1")
+
+    answer = admin.post(
+        "/admin/projects/1/import", {"fmt": "jsonl"}, files={"file": ("big.jsonl", upload)}
+    )
+
+    assert len(upload) > 1024
+    assert "导入失败：文件超过上限 1024 字节" in answer.text
+    assert app_store(app).progress("内科").items == 3
+
+
 def test_uploads_pass_the_de_identifier_when_the_server_has_one(tmp_path: Path):
     engine = Deidentifier(DeidConfig(), b"test-secret-0123456789")
     app = web_app(tmp_path, deidentifier=engine)

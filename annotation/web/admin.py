@@ -136,9 +136,18 @@ def import_items(
     suffix = "".join(re.findall(r"[A-Za-z0-9.]", Path(file.filename or "").suffix))[:12]
     with tempfile.TemporaryDirectory(prefix="medloom-import-") as folder:
         path = Path(folder) / f"upload{suffix}"
+        limit: int = request.app.state.max_upload_bytes
+        size = 0
         with path.open("wb") as out:
             while chunk := file.file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    break
                 out.write(chunk)
+        if size > limit:
+            shown = f"{limit // (1 << 20)} MB" if limit >= 1 << 20 else f"{limit} 字节"
+            flash(request, f"导入失败：文件超过上限 {shown}", "error")
+            return RedirectResponse(_project_url(project), status_code=303)
         try:
             result = read_candidates(path, fmt, request.app.state.deidentifier)
         except MedloomError as error:

@@ -47,6 +47,10 @@ SECURITY_HEADERS = {
 }
 
 
+# An import file larger than this is refused (serve --max-upload-mb changes it).
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
 def create_app(
     store_url: str,
     secret: str,
@@ -56,13 +60,15 @@ def create_app(
     export_dir: Path | None = None,
     hasher: PasswordHasher | None = None,
     eval_prompts: Sequence[str] = (),
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> FastAPI:
     """The application over the store at ``store_url``, signing sessions with ``secret``.
 
     ``secure_cookies=False`` lets the session cookie travel over plain HTTP (a trusted
     network without TLS). ``deidentifier`` cleans uploaded candidates; ``export_dir`` is
     where "write to a folder" exports go; every export keeps out the items whose prompt
-    holds one of ``eval_prompts``.
+    holds one of ``eval_prompts``; an import upload larger than ``max_upload_bytes`` is
+    refused.
     """
     if len(secret) < MIN_SECRET_CHARS:
         raise MedloomError(f"the session secret needs at least {MIN_SECRET_CHARS} characters")
@@ -77,6 +83,7 @@ def create_app(
     app.state.deidentifier = deidentifier
     app.state.export_dir = export_dir
     app.state.eval_prompts = tuple(eval_prompts)
+    app.state.max_upload_bytes = max_upload_bytes
     app.state.templates = Jinja2Templates(
         env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     )
