@@ -33,7 +33,15 @@ from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_
 from pipelines.deid import load_secret
 from pipelines.errors import MedloomError, ValidationFailed
 from pipelines.readers import resolve_inputs
-from pipelines.sinks import OUTPUTS, WriteDataset
+from pipelines.sinks import (
+    OUTPUTS,
+    WriteDataset,
+    by_id,
+    count_rejected,
+    count_written,
+    quarantine_order,
+    reject_order,
+)
 from pipelines.transforms import (
     INPUTS,
     QUARANTINED,
@@ -128,28 +136,49 @@ def prepare_output(
         (out / sub).mkdir(parents=True, exist_ok=True)
 
 
-def _written(document: dict[str, Any]) -> tuple[str, str]:
-    return document["source"], "written"
-
-
-def _rejected(row: dict[str, Any]) -> tuple[str, str]:
-    return row["source"], f"rejected/{row['stage']}/{row['reason']}"
-
-
-def _by_id(row: dict[str, Any]) -> str:
-    return row["id"]
-
-
-def _reject_order(row: dict[str, Any]) -> tuple[str, str]:
-    return row["stage"], row["id"]
-
-
 def _by_path(row: dict[str, Any]) -> str:
     return row["path"]
 
 
-def _quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
-    return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
+class CollectStats(beam.PTransform):
+    """Stats in (from every stage), summed, and written once with the inputs and outputs.
+
+    Applied to a tuple of stats PCollections; ``inputs`` is ReadSources' INPUTS and
+    ``outputs`` the OUTPUTS of every WriteDataset. ``read_stats`` reads the file back.
+    """
+
+    def __init__(
+        self, path: str, inputs: beam.PCollection, outputs: tuple[beam.PCollection, ...]
+    ) -> None:
+        super().__init__()
+        self._path = path
+        self._inputs = inputs
+        self._outputs = outputs
+
+    def expand(self, stats: tuple[beam.PCollection, ...]) -> beam.PCollection:
+        summed = (
+            stats
+            | "AllStats" >> beam.Flatten()
+            | "SumStats" >> beam.CombinePerKey(sum)
+            | "ListStats" >> beam.combiners.ToList()
+        )
+        inputs = self._inputs | "ListInputs" >> beam.combiners.ToList()
+        outputs = (
+            self._outputs
+            | "AllOutputs" >> beam.Flatten()
+            | "ListOutputs" >> beam.combiners.ToList()
+        )
+        return (
+            stats[0].pipeline
+            | "StatsTrigger" >> beam.Create([None])
+            | "WriteStats"
+            >> beam.ParDo(
+                WriteStats(self._path),
+                beam.pvalue.AsSingleton(summed),
+                beam.pvalue.AsSingleton(inputs),
+                beam.pvalue.AsSingleton(outputs),
+            )
+        )
 
 
 class WriteStats(beam.DoFn):
@@ -212,8 +241,8 @@ def build_pipeline(
             DEDUP_CLUSTER,
             FileSystems.join(output_dir, "dedup_clusters"),
             max(1, shards // 4),
-            key=_by_id,
-            sort_key=_by_id,
+            key=by_id,
+            sort_key=by_id,
         )
         extra_outputs.append(clusters[OUTPUTS])
     if config.decontam.enabled:
@@ -232,9 +261,9 @@ def build_pipeline(
         PRETRAIN_DOCUMENT,
         FileSystems.join(output_dir, "pretrain"),
         shards,
-        key=_by_id,
-        sort_key=_by_id,
-        count_as=_written,
+        key=by_id,
+        sort_key=by_id,
+        count_as=count_written,
     )
     rejected = (
         rejects
@@ -244,9 +273,9 @@ def build_pipeline(
             REJECT,
             FileSystems.join(output_dir, "rejects"),
             max(1, shards // 4),
-            key=_by_id,
-            sort_key=_reject_order,
-            count_as=_rejected,
+            key=by_id,
+            sort_key=reject_order,
+            count_as=count_rejected,
         )
     )
     quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
@@ -254,36 +283,18 @@ def build_pipeline(
         FileSystems.join(output_dir, "quarantine"),
         1,
         key=_by_path,
-        sort_key=_quarantine_order,
+        sort_key=quarantine_order,
     )
     lengths_after = kept | "LengthsAfter" >> CountLengths("length_after")
 
-    summed = (
-        (*stats, written[STATS], rejected[STATS], lengths_after)
-        | "AllStats" >> beam.Flatten()
-        | "SumStats" >> beam.CombinePerKey(sum)
-        | "ListStats" >> beam.combiners.ToList()
-    )
-    inputs = read[INPUTS] | "ListInputs" >> beam.combiners.ToList()
-    outputs = (
-        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs)
-        | "AllOutputs" >> beam.Flatten()
-        | "ListOutputs" >> beam.combiners.ToList()
-    )
-    _ = (
-        pipeline
-        | "StatsTrigger" >> beam.Create([None])
-        | "WriteStats"
-        >> beam.ParDo(
-            WriteStats(FileSystems.join(output_dir, STATS_FILE)),
-            beam.pvalue.AsSingleton(summed),
-            beam.pvalue.AsSingleton(inputs),
-            beam.pvalue.AsSingleton(outputs),
-        )
+    _ = (*stats, written[STATS], rejected[STATS], lengths_after) | "CollectStats" >> CollectStats(
+        FileSystems.join(output_dir, STATS_FILE),
+        read[INPUTS],
+        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs),
     )
 
 
-def _prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
+def prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
     """Counts of every run-wide metric under ``prefix``, keyed by the rest of its name."""
     return {
         metric.removeprefix(prefix): n
@@ -354,8 +365,8 @@ def assemble_manifest(
         "deid": {
             "enabled": config.deid.enabled,
             "mode": config.deid.mode,
-            "categories": _prefixed(stats, "deid/"),
-            "leak_gate": {"mode": config.deid.leak_gate, "found": _prefixed(stats, "leak_gate/")},
+            "categories": prefixed(stats, "deid/"),
+            "leak_gate": {"mode": config.deid.leak_gate, "found": prefixed(stats, "leak_gate/")},
         },
         "shards": shards,
         "counts": counts,

@@ -95,3 +95,24 @@ class WriteDataset(beam.PTransform):
                 _WriteShard(self._spec, self._directory, self._sort_key, self._count_as)
             ).with_outputs(OUTPUTS, "stats")
         )
+
+
+# Keys, orders and counts of the datasets every pipeline writes (WriteDataset's arguments).
+def by_id(row: dict[str, Any]) -> str:
+    return row["id"]
+
+
+def reject_order(row: dict[str, Any]) -> tuple[str, str]:
+    return row["stage"], row["id"]
+
+
+def quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
+    return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
+
+
+def count_written(row: dict[str, Any]) -> tuple[str, str]:
+    return row["source"], "written"
+
+
+def count_rejected(row: dict[str, Any]) -> tuple[str, str]:
+    return row["source"], f"rejected/{row['stage']}/{row['reason']}"

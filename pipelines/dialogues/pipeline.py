@@ -24,9 +24,10 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines import manifest as manifest_lib
 from pipelines.corpus import (
     BYTES_PER_SHARD,
+    CollectStats,
     Say,
-    WriteStats,
     plan_inputs,
+    prefixed,
     prepare_output,
     read_stats,
     relative_to,
@@ -48,7 +49,15 @@ from pipelines.dialogues.transforms import (
     PrepareDialogues,
 )
 from pipelines.errors import MedloomError
-from pipelines.sinks import OUTPUTS, WriteDataset
+from pipelines.sinks import (
+    OUTPUTS,
+    WriteDataset,
+    by_id,
+    count_rejected,
+    count_written,
+    quarantine_order,
+    reject_order,
+)
 from pipelines.transforms import INPUTS, QUARANTINED, REJECTED, GuardLeaks, ReadSources
 from schemas import DEDUP_CLUSTER, QUARANTINE, REJECT, SFT_CONVERSATION
 
@@ -67,26 +76,6 @@ OWNED_PATHS = (
     REPORT,
 )
 FOLDERS = ("sft", "sft_rejects", "sft_quarantine", ".medloom")
-
-
-def _by_id(row: dict[str, Any]) -> str:
-    return row["id"]
-
-
-def _reject_order(row: dict[str, Any]) -> tuple[str, str]:
-    return row["stage"], row["id"]
-
-
-def _quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
-    return row["path"], row["line"] if row["line"] is not None else -1, row["reason"]
-
-
-def _written(row: dict[str, Any]) -> tuple[str, str]:
-    return row["source"], "written"
-
-
-def _rejected(row: dict[str, Any]) -> tuple[str, str]:
-    return row["source"], f"rejected/{row['stage']}/{row['reason']}"
 
 
 def _with_text(field: str) -> Any:
@@ -129,8 +118,8 @@ def build_pipeline(
             DEDUP_CLUSTER,
             FileSystems.join(output_dir, "sft_clusters"),
             max(1, shards // 4),
-            key=_by_id,
-            sort_key=_by_id,
+            key=by_id,
+            sort_key=by_id,
         )
         extra_outputs.append(clusters[OUTPUTS])
     if dedup.first_turn:
@@ -175,9 +164,9 @@ def build_pipeline(
         SFT_CONVERSATION,
         FileSystems.join(output_dir, DATASET),
         shards,
-        key=_by_id,
-        sort_key=_by_id,
-        count_as=_written,
+        key=by_id,
+        sort_key=by_id,
+        count_as=count_written,
     )
     rejected = (
         rejects
@@ -187,9 +176,9 @@ def build_pipeline(
             REJECT,
             FileSystems.join(output_dir, "sft_rejects"),
             max(1, shards // 4),
-            key=_by_id,
-            sort_key=_reject_order,
-            count_as=_rejected,
+            key=by_id,
+            sort_key=reject_order,
+            count_as=count_rejected,
         )
     )
     quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
@@ -197,39 +186,13 @@ def build_pipeline(
         FileSystems.join(output_dir, "sft_quarantine"),
         1,
         key=lambda row: row["path"],
-        sort_key=_quarantine_order,
+        sort_key=quarantine_order,
     )
-    summed = (
-        (*stats, written[STATS], rejected[STATS])
-        | "AllStats" >> beam.Flatten()
-        | "SumStats" >> beam.CombinePerKey(sum)
-        | "ListStats" >> beam.combiners.ToList()
+    _ = (*stats, written[STATS], rejected[STATS]) | "CollectStats" >> CollectStats(
+        FileSystems.join(output_dir, STATS_FILE),
+        read[INPUTS],
+        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs),
     )
-    inputs = read[INPUTS] | "ListInputs" >> beam.combiners.ToList()
-    outputs = (
-        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs)
-        | "AllOutputs" >> beam.Flatten()
-        | "ListOutputs" >> beam.combiners.ToList()
-    )
-    _ = (
-        pipeline
-        | "StatsTrigger" >> beam.Create([None])
-        | "WriteStats"
-        >> beam.ParDo(
-            WriteStats(FileSystems.join(output_dir, STATS_FILE)),
-            beam.pvalue.AsSingleton(summed),
-            beam.pvalue.AsSingleton(inputs),
-            beam.pvalue.AsSingleton(outputs),
-        )
-    )
-
-
-def _prefixed(stats: dict[tuple[str, str], int], prefix: str) -> dict[str, int]:
-    return {
-        metric.removeprefix(prefix): n
-        for (source, metric), n in sorted(stats.items())
-        if source == ALL_SOURCES and metric.startswith(prefix)
-    }
 
 
 def _buckets(stats: dict[tuple[str, str], int], name: str, edges: tuple[int, ...]) -> dict:
@@ -311,8 +274,8 @@ def assemble_manifest(
         "deid": {
             "enabled": config.deid.enabled,
             "mode": config.deid.mode,
-            "categories": _prefixed(stats, "deid/"),
-            "leak_gate": {"mode": config.deid.leak_gate, "found": _prefixed(stats, "leak_gate/")},
+            "categories": prefixed(stats, "deid/"),
+            "leak_gate": {"mode": config.deid.leak_gate, "found": prefixed(stats, "leak_gate/")},
         },
         "decontam": decontam_manifest(config.decontam, stats, sources),
         "context": {
@@ -320,8 +283,8 @@ def assemble_manifest(
             "token_counter": token_counter,
         },
         "splits": splits,
-        "departments": _prefixed(stats, "department/"),
-        "tasks": _prefixed(stats, "task/"),
+        "departments": prefixed(stats, "department/"),
+        "tasks": prefixed(stats, "task/"),
         "shards": shards,
         "counts": counts,
         "totals": manifest_lib.totals(counts),
