@@ -36,11 +36,10 @@ from pipelines.readers import resolve_inputs
 from pipelines.sinks import (
     OUTPUTS,
     WriteDataset,
+    WriteQuarantine,
+    WriteRejects,
     by_id,
-    count_rejected,
     count_written,
-    quarantine_order,
-    reject_order,
 )
 from pipelines.transforms import (
     INPUTS,
@@ -134,10 +133,6 @@ def prepare_output(
                 path.unlink()
     for sub in folders:
         (out / sub).mkdir(parents=True, exist_ok=True)
-
-
-def _by_path(row: dict[str, Any]) -> str:
-    return row["path"]
 
 
 class CollectStats(beam.PTransform):
@@ -265,25 +260,11 @@ def build_pipeline(
         sort_key=by_id,
         count_as=count_written,
     )
-    rejected = (
-        rejects
-        | "AllRejects" >> beam.Flatten()
-        | "WriteRejects"
-        >> WriteDataset(
-            REJECT,
-            FileSystems.join(output_dir, "rejects"),
-            max(1, shards // 4),
-            key=by_id,
-            sort_key=reject_order,
-            count_as=count_rejected,
-        )
+    rejected = tuple(rejects) | "WriteRejects" >> WriteRejects(
+        FileSystems.join(output_dir, "rejects"), max(1, shards // 4)
     )
-    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
-        QUARANTINE,
-        FileSystems.join(output_dir, "quarantine"),
-        1,
-        key=_by_path,
-        sort_key=quarantine_order,
+    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteQuarantine(
+        FileSystems.join(output_dir, "quarantine")
     )
     lengths_after = kept | "LengthsAfter" >> CountLengths("length_after")
 

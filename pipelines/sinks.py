@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.counting import CountingDoFn
 from pipelines.hashing import stable_hash
-from schemas import SchemaSpec
+from schemas import QUARANTINE, REJECT, SchemaSpec
 
 OUTPUTS = "outputs"
 
@@ -116,3 +116,44 @@ def count_written(row: dict[str, Any]) -> tuple[str, str]:
 
 def count_rejected(row: dict[str, Any]) -> tuple[str, str]:
     return row["source"], f"rejected/{row['stage']}/{row['reason']}"
+
+
+def by_path(row: dict[str, Any]) -> str:
+    return row["path"]
+
+
+class WriteRejects(beam.PTransform):
+    """Every pipeline's rejects (schema ``reject``), from all stages, into ``folder``."""
+
+    def __init__(self, folder: str, shards: int) -> None:
+        super().__init__()
+        self._folder = folder
+        self._shards = shards
+
+    def expand(self, rejects: tuple[beam.PCollection, ...]) -> beam.pvalue.DoOutputsTuple:
+        return (
+            rejects
+            | "AllRejects" >> beam.Flatten()
+            | "Write"
+            >> WriteDataset(
+                REJECT,
+                self._folder,
+                self._shards,
+                key=by_id,
+                sort_key=reject_order,
+                count_as=count_rejected,
+            )
+        )
+
+
+class WriteQuarantine(beam.PTransform):
+    """Every unreadable record (schema ``quarantine``) into one file of ``folder``."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self._folder = folder
+
+    def expand(self, quarantined: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return quarantined | "Write" >> WriteDataset(
+            QUARANTINE, self._folder, 1, key=by_path, sort_key=quarantine_order
+        )

@@ -52,11 +52,10 @@ from pipelines.errors import MedloomError
 from pipelines.sinks import (
     OUTPUTS,
     WriteDataset,
+    WriteQuarantine,
+    WriteRejects,
     by_id,
-    count_rejected,
     count_written,
-    quarantine_order,
-    reject_order,
 )
 from pipelines.transforms import INPUTS, QUARANTINED, REJECTED, GuardLeaks, ReadSources
 from schemas import DEDUP_CLUSTER, QUARANTINE, REJECT, SFT_CONVERSATION
@@ -168,25 +167,11 @@ def build_pipeline(
         sort_key=by_id,
         count_as=count_written,
     )
-    rejected = (
-        rejects
-        | "AllRejects" >> beam.Flatten()
-        | "WriteRejects"
-        >> WriteDataset(
-            REJECT,
-            FileSystems.join(output_dir, "sft_rejects"),
-            max(1, shards // 4),
-            key=by_id,
-            sort_key=reject_order,
-            count_as=count_rejected,
-        )
+    rejected = tuple(rejects) | "WriteRejects" >> WriteRejects(
+        FileSystems.join(output_dir, "sft_rejects"), max(1, shards // 4)
     )
-    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteDataset(
-        QUARANTINE,
-        FileSystems.join(output_dir, "sft_quarantine"),
-        1,
-        key=lambda row: row["path"],
-        sort_key=quarantine_order,
+    quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteQuarantine(
+        FileSystems.join(output_dir, "sft_quarantine")
     )
     _ = (*stats, written[STATS], rejected[STATS]) | "CollectStats" >> CollectStats(
         FileSystems.join(output_dir, STATS_FILE),
