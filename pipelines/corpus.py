@@ -365,6 +365,38 @@ def write_text(path: str, text: str) -> None:
         stream.write(text.encode("utf-8"))
 
 
+def execute(options: PipelineOptions, build: Callable[[beam.Pipeline], None], say: Say) -> bool:
+    """Build a pipeline with ``build``, run it and wait; False when it was a dry run."""
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline)
+    result = pipeline.run()
+    if options.view_as(TestOptions).dry_run:
+        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+        return False
+    state = result.wait_until_finish()
+    if state != "DONE":
+        raise MedloomError(f"the pipeline ended in state {state}")
+    say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
+    return True
+
+
+def check_run(manifest: dict[str, Any], leak_gate: str, what: str, rejects: str, say: Say) -> None:
+    """Counts add up, clusters converged (or say so), and the leak gate let nothing by."""
+    manifest_lib.check_accounting(manifest["counts"])
+    warning = convergence_warning(manifest["near_dedup"])
+    if warning:
+        say(warning)
+    leaks = manifest["deid"]["leak_gate"]["found"]
+    if leaks and leak_gate == "fail":
+        found = ", ".join(f"{category}={n}" for category, n in leaks.items())
+        raise MedloomError(
+            f"the leak gate found direct identifiers ({found}); the {what} holding them"
+            f" were not written ({rejects} names them, stage leak_gate)"
+        )
+
+
 def run_corpus(
     config: CorpusConfig,
     output_dir: str,
@@ -390,32 +422,20 @@ def run_corpus(
         f"medloom: reading {len(planned.files)} files ({planned.total_bytes:,} bytes) from "
         f"{len(config.sources)} sources on {runner}"
     )
-    started = time.monotonic()
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, planned.files, output_dir, shards, secret)
-    result = pipeline.run()
-    if options.view_as(TestOptions).dry_run:
-        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+    built = execute(
+        options,
+        lambda pipeline: build_pipeline(
+            pipeline, config, planned.files, output_dir, shards, secret
+        ),
+        say,
+    )
+    if not built:
         return {"pipeline": "corpus", "runner": runner, "dry_run": True}
-    state = result.wait_until_finish()
-    if state != "DONE":
-        raise MedloomError(f"the pipeline ended in state {state}")
-    say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
 
     manifest = assemble_manifest(config, output_dir, runner, shards)
     manifest_path = FileSystems.join(output_dir, "manifest.json")
     write_text(manifest_path, manifest_lib.dumps(manifest))
-    manifest_lib.check_accounting(manifest["counts"])
-    warning = convergence_warning(manifest["near_dedup"])
-    if warning:
-        say(warning)
-    leaks = manifest["deid"]["leak_gate"]["found"]
-    if leaks and config.deid.leak_gate == "fail":
-        found = ", ".join(f"{category}={n}" for category, n in leaks.items())
-        raise MedloomError(
-            f"the leak gate found direct identifiers ({found}); the documents holding them"
-            " were not written (rejects/ names them, stage leak_gate)"
-        )
+    check_run(manifest, config.deid.leak_gate, "documents", "rejects/", say)
     if remote:
         say(
             "medloom: counts add up; copy the output locally to run `medloom validate` and"

@@ -13,19 +13,20 @@ the pretraining and the SFT dataset together (``medloom demo`` does).
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import manifest as manifest_lib
 from pipelines.corpus import (
     BYTES_PER_SHARD,
     CollectStats,
     Say,
+    check_run,
+    execute,
     plan_inputs,
     prefixed,
     prepare_output,
@@ -37,7 +38,7 @@ from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
-from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_dedup_stats
+from pipelines.dedup.near import CLUSTERS, NearDedup, near_dedup_stats
 from pipelines.deid import load_secret
 from pipelines.dialogues.config import TASK_LAYOUTS, DialogueConfig
 from pipelines.dialogues.formats import DialogueMapper
@@ -48,7 +49,6 @@ from pipelines.dialogues.transforms import (
     FitAndSplit,
     PrepareDialogues,
 )
-from pipelines.errors import MedloomError
 from pipelines.sinks import (
     OUTPUTS,
     WriteDataset,
@@ -307,17 +307,15 @@ def run_dialogues(
         f"medloom: reading {len(planned.files)} dialogue files ({planned.total_bytes:,} bytes)"
         f" from {len(config.sources)} sources on {runner}"
     )
-    started = time.monotonic()
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, planned.files, output_dir, shards, secret)
-    result = pipeline.run()
-    if options.view_as(TestOptions).dry_run:
-        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+    built = execute(
+        options,
+        lambda pipeline: build_pipeline(
+            pipeline, config, planned.files, output_dir, shards, secret
+        ),
+        say,
+    )
+    if not built:
         return {"pipeline": "dialogues", "runner": runner, "dry_run": True}
-    state = result.wait_until_finish()
-    if state != "DONE":
-        raise MedloomError(f"the pipeline ended in state {state}")
-    say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
     counter = (
         f"tokenizer {config.context.tokenizer}"
         if config.context.tokenizer
@@ -326,17 +324,7 @@ def run_dialogues(
     manifest = assemble_manifest(config, output_dir, runner, shards, counter)
     manifest_path = FileSystems.join(output_dir, MANIFEST)
     write_text(manifest_path, manifest_lib.dumps(manifest))
-    manifest_lib.check_accounting(manifest["counts"])
-    warning = convergence_warning(manifest["near_dedup"])
-    if warning:
-        say(warning)
-    leaks = manifest["deid"]["leak_gate"]["found"]
-    if leaks and config.deid.leak_gate == "fail":
-        found = ", ".join(f"{category}={n}" for category, n in leaks.items())
-        raise MedloomError(
-            f"the leak gate found direct identifiers ({found}); the samples holding them"
-            " were not written (sft_rejects/ names them, stage leak_gate)"
-        )
+    check_run(manifest, config.deid.leak_gate, "samples", "sft_rejects/", say)
     if remote:
         say("medloom: counts add up; copy the output locally to validate and export it")
         return manifest
