@@ -365,6 +365,45 @@ def write_text(path: str, text: str) -> None:
         stream.write(text.encode("utf-8"))
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """What a run decides before it builds its pipeline."""
+
+    output_dir: str
+    remote: bool
+    planned: PlannedInputs
+    secret: bytes | None
+    shards: int
+    options: PipelineOptions
+    runner: str
+
+
+def setup_run(
+    config: Any,
+    output_dir: str,
+    beam_args: list[str] | None,
+    owned: tuple[str, ...] = OWNED_PATHS,
+    folders: tuple[str, ...] = ("pretrain", "rejects", "quarantine", ".medloom"),
+) -> RunSetup:
+    """Inputs, evaluation sets and secret checked, shards chosen, a local output prepared.
+
+    ``config`` is a corpus or dialogue config (sources, decontam, deid, output); ``owned``
+    and ``folders`` are passed to ``prepare_output``.
+    """
+    remote = "://" in output_dir
+    if not remote:
+        output_dir = str(Path(output_dir).resolve())
+    planned = plan_inputs(config)
+    check_eval_sets(config.decontam)
+    secret = load_secret(config.deid) if config.deid.enabled else None
+    shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
+    options = PipelineOptions(beam_args or [])
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    if not remote:
+        prepare_output(output_dir, owned, folders)
+    return RunSetup(output_dir, remote, planned, secret, shards, options, runner)
+
+
 def execute(options: PipelineOptions, build: Callable[[beam.Pipeline], None], say: Say) -> bool:
     """Build a pipeline with ``build``, run it and wait; False when it was a dry run."""
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
@@ -407,45 +446,35 @@ def run_corpus(
     from pipelines.report import write_report
     from pipelines.validate import validate_pretrain
 
-    remote = "://" in output_dir
-    if not remote:
-        output_dir = str(Path(output_dir).resolve())
-    planned = plan_inputs(config)
-    check_eval_sets(config.decontam)
-    secret = load_secret(config.deid) if config.deid.enabled else None
-    shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
-    options = PipelineOptions(beam_args or [])
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    if not remote:
-        prepare_output(output_dir)
+    run = setup_run(config, output_dir, beam_args)
     say(
-        f"medloom: reading {len(planned.files)} files ({planned.total_bytes:,} bytes) from "
-        f"{len(config.sources)} sources on {runner}"
+        f"medloom: reading {len(run.planned.files)} files ({run.planned.total_bytes:,} bytes)"
+        f" from {len(config.sources)} sources on {run.runner}"
     )
     built = execute(
-        options,
+        run.options,
         lambda pipeline: build_pipeline(
-            pipeline, config, planned.files, output_dir, shards, secret
+            pipeline, config, run.planned.files, run.output_dir, run.shards, run.secret
         ),
         say,
     )
     if not built:
-        return {"pipeline": "corpus", "runner": runner, "dry_run": True}
+        return {"pipeline": "corpus", "runner": run.runner, "dry_run": True}
 
-    manifest = assemble_manifest(config, output_dir, runner, shards)
-    manifest_path = FileSystems.join(output_dir, "manifest.json")
+    manifest = assemble_manifest(config, run.output_dir, run.runner, run.shards)
+    manifest_path = FileSystems.join(run.output_dir, "manifest.json")
     write_text(manifest_path, manifest_lib.dumps(manifest))
     check_run(manifest, config.deid.leak_gate, "documents", "rejects/", say)
-    if remote:
+    if run.remote:
         say(
             "medloom: counts add up; copy the output locally to run `medloom validate` and"
             " `medloom report` on it"
         )
         return manifest
-    validation = validate_pretrain(output_dir, manifest["config"])
+    validation = validate_pretrain(run.output_dir, manifest["config"])
     manifest["validation"] = validation.to_dict()
     write_text(manifest_path, manifest_lib.dumps(manifest))
-    write_report(output_dir, manifest)
+    write_report(run.output_dir, manifest)
     if not validation.success:
         raise ValidationFailed(f"the output failed validation:\n{validation.summary()}")
     return manifest

@@ -12,34 +12,28 @@ the pretraining and the SFT dataset together (``medloom demo`` does).
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines import manifest as manifest_lib
 from pipelines.corpus import (
-    BYTES_PER_SHARD,
     CollectStats,
     Say,
     check_run,
     execute,
-    plan_inputs,
     prefixed,
-    prepare_output,
     read_stats,
     relative_to,
+    setup_run,
     write_text,
 )
 from pipelines.counting import ALL_SOURCES, STATS
-from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
+from pipelines.dedup.decontam import Decontaminate, decontam_manifest
 from pipelines.dedup.exact import ExactDedup
 from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import CLUSTERS, NearDedup, near_dedup_stats
-from pipelines.deid import load_secret
 from pipelines.dialogues.config import TASK_LAYOUTS, DialogueConfig
 from pipelines.dialogues.formats import DialogueMapper
 from pipelines.dialogues.records import dialogue_text
@@ -49,6 +43,7 @@ from pipelines.dialogues.transforms import (
     FitAndSplit,
     PrepareDialogues,
 )
+from pipelines.errors import ValidationFailed
 from pipelines.sinks import (
     OUTPUTS,
     WriteDataset,
@@ -292,50 +287,38 @@ def run_dialogues(
     from pipelines.dialogues.report import write_sft_report
     from pipelines.dialogues.validate import validate_sft
 
-    remote = "://" in output_dir
-    if not remote:
-        output_dir = str(Path(output_dir).resolve())
-    planned = plan_inputs(config)
-    check_eval_sets(config.decontam)
-    secret = load_secret(config.deid) if config.deid.enabled else None
-    shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
-    options = PipelineOptions(beam_args or [])
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    if not remote:
-        prepare_output(output_dir, OWNED_PATHS, FOLDERS)
+    run = setup_run(config, output_dir, beam_args, OWNED_PATHS, FOLDERS)
     say(
-        f"medloom: reading {len(planned.files)} dialogue files ({planned.total_bytes:,} bytes)"
-        f" from {len(config.sources)} sources on {runner}"
+        f"medloom: reading {len(run.planned.files)} dialogue files"
+        f" ({run.planned.total_bytes:,} bytes) from {len(config.sources)} sources on {run.runner}"
     )
     built = execute(
-        options,
+        run.options,
         lambda pipeline: build_pipeline(
-            pipeline, config, planned.files, output_dir, shards, secret
+            pipeline, config, run.planned.files, run.output_dir, run.shards, run.secret
         ),
         say,
     )
     if not built:
-        return {"pipeline": "dialogues", "runner": runner, "dry_run": True}
+        return {"pipeline": "dialogues", "runner": run.runner, "dry_run": True}
     counter = (
         f"tokenizer {config.context.tokenizer}"
         if config.context.tokenizer
         else "estimate: 1 per CJK character, 1 per 4 other characters, 4 per message"
     )
-    manifest = assemble_manifest(config, output_dir, runner, shards, counter)
-    manifest_path = FileSystems.join(output_dir, MANIFEST)
+    manifest = assemble_manifest(config, run.output_dir, run.runner, run.shards, counter)
+    manifest_path = FileSystems.join(run.output_dir, MANIFEST)
     write_text(manifest_path, manifest_lib.dumps(manifest))
     check_run(manifest, config.deid.leak_gate, "samples", "sft_rejects/", say)
-    if remote:
+    if run.remote:
         say("medloom: counts add up; copy the output locally to validate and export it")
         return manifest
     if config.output.llamafactory:
-        manifest["exports"] = write_llamafactory(output_dir, config.name)
-    validation = validate_sft(output_dir, manifest["config"], secret)
+        manifest["exports"] = write_llamafactory(run.output_dir, config.name)
+    validation = validate_sft(run.output_dir, manifest["config"], run.secret)
     manifest["validation"] = validation.to_dict()
     write_text(manifest_path, manifest_lib.dumps(manifest))
-    write_sft_report(output_dir, manifest)
+    write_sft_report(run.output_dir, manifest)
     if not validation.success:
-        from pipelines.errors import ValidationFailed
-
         raise ValidationFailed(f"the output failed validation:\n{validation.summary()}")
     return manifest
