@@ -38,12 +38,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from annotation.records import Candidate, Message, PromptItem
 from pipelines.deid import Deidentifier
 from pipelines.errors import MedloomError
 from pipelines.hashing import text_key
+
+_Parsed = TypeVar("_Parsed")
 
 FORMATS: tuple[str, ...] = ("jsonl", "pairwise", "disc", "zhongjing-tsv")
 ROLES = ("system", "user", "assistant")
@@ -288,17 +290,24 @@ def _object(record: Any, where: _Where) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- readers
 
 
+def _each_object(
+    file: Path, parse: Callable[[dict[str, Any], _Where], _Parsed]
+) -> Iterator[_Parsed | _Bad]:
+    """``parse`` of every JSON object in ``file``; what is not one, or fails, as a _Bad."""
+    for found in _json_records(file):
+        if isinstance(found, _Bad):
+            yield found
+            continue
+        where, record = found
+        try:
+            yield parse(_object(record, where), where)
+        except _Bad as bad:
+            yield bad
+
+
 def _read_jsonl(path: Path) -> Iterator[_Draft | _Bad]:
     for file in _files(path, (".jsonl", ".json")):
-        for found in _json_records(file):
-            if isinstance(found, _Bad):
-                yield found
-                continue
-            where, record = found
-            try:
-                yield _jsonl_draft(_object(record, where), where)
-            except _Bad as bad:
-                yield bad
+        yield from _each_object(file, _jsonl_draft)
 
 
 def _jsonl_draft(record: dict[str, Any], where: _Where) -> _Draft:
@@ -348,29 +357,23 @@ def _prompt_messages(value: Any, where: _Where) -> list[Message]:
 
 def _read_pairwise(path: Path) -> Iterator[_Draft | _Bad]:
     for file in _files(path, (".jsonl", ".json")):
-        for found in _json_records(file):
-            if isinstance(found, _Bad):
-                yield found
-                continue
-            where, record = found
-            try:
-                record = _object(record, where)
-                question = _text(record.get("question"), where, "question")
-                chosen = _text(record.get("response_chosen"), where, "response_chosen")
-                rejected = _text(record.get("response_rejected"), where, "response_rejected")
-            except _Bad as bad:
-                yield bad
-                continue
-            yield _Draft(
-                where,
-                f"pairwise:{file.stem}",
-                [Message("user", question)],
-                [
-                    _Response(chosen, suggested_scores={"pairwise:chosen": 1.0}),
-                    _Response(rejected, suggested_scores={"pairwise:chosen": 0.0}),
-                ],
-                {"path": file.name},
-            )
+        yield from _each_object(file, _pairwise_draft)
+
+
+def _pairwise_draft(record: dict[str, Any], where: _Where) -> _Draft:
+    question = _text(record.get("question"), where, "question")
+    chosen = _text(record.get("response_chosen"), where, "response_chosen")
+    rejected = _text(record.get("response_rejected"), where, "response_rejected")
+    return _Draft(
+        where,
+        f"pairwise:{where.path.stem}",
+        [Message("user", question)],
+        [
+            _Response(chosen, suggested_scores={"pairwise:chosen": 1.0}),
+            _Response(rejected, suggested_scores={"pairwise:chosen": 0.0}),
+        ],
+        {"path": where.path.name},
+    )
 
 
 def _read_zhongjing_tsv(path: Path) -> Iterator[_Draft | _Bad]:
@@ -463,17 +466,11 @@ def _read_disc(path: Path) -> Iterator[_Draft | _Bad]:
         raise MedloomError(f"no DISC-MedLLM dialogue files (*.json) under {path}")
     groups: dict[tuple[str, str], list[_Dialogue]] = defaultdict(list)
     for file in files:
-        for found in _json_records(file):
-            if isinstance(found, _Bad):
-                yield found
-                continue
-            where, record = found
-            try:
-                dialogue = _disc_dialogue(_object(record, where), where)
-            except _Bad as bad:
-                yield bad
-                continue
-            groups[(dialogue.source, dialogue.record_id)].append(dialogue)
+        for dialogue in _each_object(file, _disc_dialogue):
+            if isinstance(dialogue, _Bad):
+                yield dialogue
+            else:
+                groups[(dialogue.source, dialogue.record_id)].append(dialogue)
     scores, score_records = yield from _disc_scores(folder, groups)
     for (source, record_id), dialogues in sorted(groups.items()):
         dialogues.sort(key=lambda d: d.model)
