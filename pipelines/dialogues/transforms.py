@@ -102,13 +102,14 @@ class _Prepare(CountingDoFn):
                 replaced.append((role, text))
             turns = replaced
         self.count(source, "documents")
+        text = dialogue_text(turns)
         dialogue: Document = {
-            "id": document_id(source, record.source_record_id, index, dialogue_text(turns)),
+            "id": document_id(source, record.source_record_id, index, text),
             "source": source,
             "source_record_id": record.source_record_id,
             "department": normalise_department(record.department),
             "task": record.task,
-            "text": dialogue_text(turns),
+            "text": text,
         }
         cleaned = self._cleaner.clean(turns)
         for edit, n in cleaned.edits.items():
@@ -127,7 +128,8 @@ class _Prepare(CountingDoFn):
             )
             return
         dialogue["turns"] = cleaned.turns
-        dialogue["text"] = dialogue_text(cleaned.turns)
+        if cleaned.turns != turns:
+            dialogue["text"] = dialogue_text(cleaned.turns)
         dialogue["first_turn"] = first_user_turn(cleaned.turns)
         yield dialogue
 
