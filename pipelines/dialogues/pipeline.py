@@ -36,7 +36,6 @@ from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import CLUSTERS, NearDedup, near_dedup_stats
 from pipelines.dialogues.config import TASK_LAYOUTS, DialogueConfig
 from pipelines.dialogues.formats import DialogueMapper
-from pipelines.dialogues.records import dialogue_text
 from pipelines.dialogues.transforms import (
     TOKEN_EDGES,
     TURN_EDGES,
@@ -72,11 +71,15 @@ OWNED_PATHS = (
 FOLDERS = ("sft", "sft_rejects", "sft_quarantine", ".medloom")
 
 
-def _with_text(field: str) -> Any:
-    def swap(document: dict[str, Any]) -> dict[str, Any]:
-        return {**document, "text": document[field]}
+def _key_on_opening(dialogue: dict[str, Any]) -> dict[str, Any]:
+    """The dialogue with its opening question as the text that dedup compares."""
+    return {**dialogue, "text": dialogue["first_turn"], "whole_text": dialogue["text"]}
 
-    return swap
+
+def _key_on_whole(dialogue: dict[str, Any]) -> dict[str, Any]:
+    whole = {**dialogue, "text": dialogue["whole_text"]}
+    del whole["whole_text"]
+    return whole
 
 
 def build_pipeline(
@@ -122,7 +125,7 @@ def build_pipeline(
         long_opening = dialogues | "ByOpeningLength" >> beam.Partition(
             lambda d, _: int(d["task"] == "dialogue" and len(d["first_turn"]) >= min_chars), 2
         )
-        openings = long_opening[1] | "KeyOnOpening" >> beam.Map(_with_text("first_turn"))
+        openings = long_opening[1] | "KeyOnOpening" >> beam.Map(_key_on_opening)
         if dedup.exact:
             exact_first = openings | "ExactDedupOpening" >> ExactDedup(
                 priorities, excerpt, with_excerpt, stage="exact_dedup_first_turn"
@@ -138,7 +141,7 @@ def build_pipeline(
             stats.append(near_first[STATS])
         dialogues = (
             long_opening[0],
-            openings | "KeyOnWhole" >> beam.Map(lambda d: {**d, "text": dialogue_text(d["turns"])}),
+            openings | "KeyOnWhole" >> beam.Map(_key_on_whole),
         ) | "RejoinOpenings" >> beam.Flatten()
     if config.decontam.enabled:
         decontaminated = dialogues | "Decontaminate" >> Decontaminate(
