@@ -71,12 +71,19 @@ def fit_to_budget(
 
     Empty when even the opening round does not fit.
     """
+    return [sample for sample, _ in fit_with_counts(turns, budget, counter, split_long)]
+
+
+def fit_with_counts(
+    turns: list[Turn], budget: int, counter: TokenCounter, split_long: bool
+) -> list[tuple[list[Turn], int]]:
+    """``fit_to_budget``'s samples, each with its token count (counted once, here)."""
     system, rounds = _rounds(turns)
     costs = [count_tokens(r, counter) for r in rounds]
     fixed = count_tokens(system, counter)
     if not rounds or fixed + costs[0] > budget:
         return []
-    samples: list[list[Turn]] = []
+    samples: list[tuple[list[Turn], int]] = []
     first_uncovered = 0
     while first_uncovered < len(rounds):
         if first_uncovered == 0:
@@ -96,7 +103,7 @@ def fit_to_budget(
             chosen.append(nxt)
             used += costs[nxt]
             nxt += 1
-        samples.append(system + [t for i in chosen for t in rounds[i]])
+        samples.append((system + [t for i in chosen for t in rounds[i]], used))
         first_uncovered = nxt
         if not split_long:
             break

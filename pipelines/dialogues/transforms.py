@@ -14,7 +14,7 @@ from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
 from pipelines.deid import DeidConfig, Deidentifier
 from pipelines.dialogues.cleaning import TurnCleaner
 from pipelines.dialogues.config import DialogueConfig
-from pipelines.dialogues.context import count_tokens, fit_to_budget, load_counter
+from pipelines.dialogues.context import fit_with_counts, load_counter
 from pipelines.dialogues.departments import normalise_department
 from pipelines.dialogues.records import (
     SYSTEM,
@@ -185,7 +185,7 @@ class _FitAndSplit(CountingDoFn):
         if config.system_prompt and not (turns and turns[0][0] == SYSTEM):
             turns = [(SYSTEM, config.system_prompt), *turns]
         budget = config.context.max_tokens
-        samples = fit_to_budget(turns, budget, self._counter, config.context.split_long)
+        samples = fit_with_counts(turns, budget, self._counter, config.context.split_long)
         source = dialogue["source"]
         if not samples:
             yield beam.pvalue.TaggedOutput(
@@ -202,19 +202,18 @@ class _FitAndSplit(CountingDoFn):
             return
         if len(samples) > 1:
             self.count(source, "edits/split_for_context")
-        elif len(samples[0]) < len(turns):
+        elif len(samples[0][0]) < len(turns):
             self.count(source, "edits/rounds_cut_for_context")
         self.count(source, "documents", len(samples) - 1)
         cluster = split_key(dialogue)
         split = split_of(cluster, config.splits.validation, config.splits.test, config.splits.seed)
-        for index, sample in enumerate(samples):
+        for index, (sample, tokens) in enumerate(samples):
             text = dialogue_text(sample)
             sample_id = (
                 dialogue["id"]
                 if len(samples) == 1
                 else document_id(source, dialogue["source_record_id"], index, text)
             )
-            tokens = count_tokens(sample, self._counter)
             turns_shown = sum(1 for role, _ in sample if role != SYSTEM)
             self.count(ALL_SOURCES, f"tokens/{bucket(tokens, TOKEN_EDGES)}")
             self.count(ALL_SOURCES, f"turns/{bucket(turns_shown, TURN_EDGES)}")
