@@ -92,3 +92,67 @@ def test_a_name_glued_to_a_title_label_at_the_end_of_a_phrase_is_found(
     engine: Deidentifier,
 ) -> None:
     assert names(engine, "张主任查房：切口愈合良好。记录：护士刘婷") == ["张主任", "刘婷"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("张伟，女，32岁，因发热3天入院。", ["张伟"]),
+        ("李桂芝，78岁，女，退休教师。", ["李桂芝"]),
+        ("家属王建国签字。", ["王建国"]),
+        ("由李明华陪同入院。", ["李明华"]),
+        ("病史由孙丽华代诉，可靠。", ["孙丽华"]),
+        ("王建国之子王磊陪同就诊。", ["王建国", "王磊"]),
+        ("王建国您好，请问哪里不舒服？", ["王建国"]),
+        ("医生：王建国，您好，报告出来了。", ["王建国"]),
+        ("您好，张伟，您的报告已出。", ["张伟"]),
+        ("主治医师 孙立 \n", ["孙立"]),
+    ],
+)
+def test_bare_names_are_found_by_the_words_around_them(
+    engine: Deidentifier, text: str, expected: list[str]
+) -> None:
+    assert names(engine, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("姓名：闫翀  性别：男", ["闫翀"]),
+        ("签名：郑赟", ["郑赟"]),
+        ("刘旻，男，45岁，因胸痛入院。", ["刘旻"]),
+        ("患者欧阳翀，男，6岁。", ["欧阳翀"]),
+        ("紧急联系人:周旻\n", ["周旻"]),
+    ],
+)
+def test_rare_given_name_characters_are_read_where_the_context_vouches_for_a_name(
+    engine: Deidentifier, text: str, expected: list[str]
+) -> None:
+    assert names(engine, text) == expected
+
+
+def test_a_rare_given_name_character_needs_a_strong_context(engine: Deidentifier) -> None:
+    # 患者 glued to the name is a weak context: the whitelist decides, and 旻 is not in it.
+    assert names(engine, "患者刘旻因胸痛入院。") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生：金银花是一种常见的中药，可以清热解毒。",
+        "患者：夏季身体出汗睡不着怎么办？",
+        "做完检查后及时和医生沟通。",
+        "患者于一年多前无明显诱因出现胸痛。",
+        "我的高中同学是乙肝小三阳。",
+        "我们的班主任患酒精肝。",
+        "请家属签字。",
+        "由家属陪同入院，由司机陪同返家。",
+        "谢谢您好，那您好好休息，同时祝您好运。",
+        "高龄，男性，既往高血压病史。",
+        "王不留行10g，黄芪30g，白细胞12.3×10^9/L，温度38.5℃，周期28天。",
+    ],
+)
+def test_surname_initial_words_beside_name_contexts_are_left_alone(
+    engine: Deidentifier, text: str
+) -> None:
+    assert names(engine, text) == []

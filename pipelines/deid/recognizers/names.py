@@ -8,6 +8,11 @@ never evidence: a name needs a context, its given name must use characters that 
 names use, and common words that look like names after 患者 (平素, 高热, 周一) are listed
 as not names. Masked forms (张某某, 王**, 李XX) are not identifiers and are left alone;
 a single 某 after a surname (患者周某) still tells the surname, so it is one.
+
+Where the context alone says "a name stands here" (after 姓名： or 签名：, before ，男，45岁,
+您好, 陪同, 代诉 or 签字, before a title), a given name may use any Chinese character
+but the few hundred commonest ones of medical text (刘旻, 郑赟, 欧阳翀); where the
+context is weaker (患者 glued to the name) the given name must use the whitelist.
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipelines.deid.lexicon import COMMON_SURNAMES, COMPOUND_SURNAMES, GIVEN_NAME_CHARS, SURNAMES
+from pipelines.deid.lexicon import (
+    COMMON_CHARS,
+    COMMON_SURNAMES,
+    COMPOUND_SURNAMES,
+    GIVEN_NAME_CHARS,
+    SURNAMES,
+)
 from pipelines.deid.recognizers import LABEL_GAP, Recognizer, Shape, TriggerHandler, char_class
 from pipelines.deid.spans import LABELLED, PERSON, SHAPED, Candidate
 
@@ -109,9 +120,29 @@ _NOT_NAMES = frozenset(
         "谷丙", "谷草", "谷氨", "宁静", "汤药", "姜汁", "毛发", "孔隙", "蒲公", "燕麦", "梅毒",
         "梅花", "花生", "红花", "牛奶", "马来", "信心", "信任", "师傅", "包子", "明天", "明年",
         "明晚", "明早", "明日", "万里", "金银", "金刚", "孙子", "孙女", "容易", "钟表", "文章",
-        "易怒", "常见", "华夏", "江南", "余下", "林木", "宁夏",
+        "易怒", "常见", "华夏", "江南", "余下", "林木", "宁夏", "时和", "关怀", "方才", "高中",
+        "司机", "高龄", "单身", "金银花", "夏季", "夏天", "冬季", "秋季", "春季", "万分", "文字",
+        "于今", "于此", "于该", "于本", "于当", "于近", "于去", "于前", "于昨", "于次", "于入",
+        "于术", "于门", "于外", "于我", "于两", "于半", "于一", "于二", "于三", "于四", "于五",
+        "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同",
     )
 )  # fmt: skip
+# Labels that are also the speakers of a dialogue (患者：… 医生：…): at the start of a line,
+# what follows their colon is a turn, not a name, unless it stands alone on the line.
+_SPEAKERS = frozenset(("患者", "病人", "患儿", "家属", "本人", "病员", "医生", "医师", "大夫"))
+# Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
+_NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
+_GREETINGS = ("您好", "你好")
+# Characters a given name outside the whitelist may not use: the commonest characters of
+# medical text and the function words, so that 刘旻 is a name and 时和 or 高血 are not.
+_NOT_GIVEN = frozenset(
+    (set(COMMON_CHARS) - set(GIVEN_NAME_CHARS))
+    | set("您你我他她它们啊呀吗呢吧嘛哦嗯哈啦的了着过给被把将让向跟与及或和在于对从自由经请叫找")
+    | set("问谢签陪代之其男女性岁某")
+)
+# What may stand right before a name that only its right-hand context vouches for.
+_OPENERS = frozenset("的叫喂嗨由经请找让给陪和与及同跟向对为是")
+_AGE_BEFORE_SEX = re.compile(r"[，,、 ]\s?\d{1,3}(?:周岁|岁)$")
 # Surnames outside the commonest that still make 小X / 老X names (小叶, 老于).
 _SHORT_FORM_EXTRA = "高叶金白江于孔方石龙毛武钱万史任常文"
 _MASK_AFTER = set("某*＊XxＸ×○〇□")
@@ -123,15 +154,13 @@ class NameRecognizer(Recognizer):
 
     def __init__(self) -> None:
         self._surnames = frozenset(SURNAMES)
+        self._common_surnames = frozenset(COMMON_SURNAMES)
         self._given = frozenset(GIVEN_NAME_CHARS)
         compound = "|".join(COMPOUND_SURNAMES)
         single = char_class(SURNAMES)
         given = char_class(GIVEN_NAME_CHARS)
         self._compounds = frozenset(COMPOUND_SURNAMES)
-        # A full name right after a label; the given name is one or two characters.
-        self._value = re.compile(
-            LABEL_GAP + f"(?P<name>(?:{compound}|{single})(?:{given}{{1,2}}|某(?!某)))"
-        )
+        self._gap = re.compile(LABEL_GAP)
         self._may_start_value = (
             self._surnames | {c[0] for c in COMPOUND_SURNAMES} | set(" \t\u3000:：为是")
         )
@@ -140,12 +169,16 @@ class NameRecognizer(Recognizer):
             r"[ \t]*[:：]?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
         )
         # Surnames that also begin common words before a title (向医生咨询, 祝医生顺利).
-        self._title_surnames = self._surnames - set("向于应全常时平和能师帅祝")
+        self._title_surnames = self._surnames - set("向于应全常时平和能师帅祝班")
 
     def triggers(self) -> dict[str, TriggerHandler]:
         table: dict[str, TriggerHandler] = {}
         for label in NAME_LABELS:
             table[label] = self._after_label
+        for mark in _NAME_MARKS:
+            table[mark] = self._around_mark if mark in table else self._before_mark
+        for greeting in _GREETINGS:
+            table[greeting] = self._around_greeting
         for title in PERSONAL_TITLES:
             table[title] = self._before_title
         for title in PROFESSIONAL_TITLES:
@@ -175,7 +208,7 @@ class NameRecognizer(Recognizer):
             for c in found
             if c.category == PERSON
             and c.strength >= LABELLED
-            and self._is_full_name(text[c.start : c.end])
+            and self._is_name(text[c.start : c.end], strong=True)
         }
         for name in names:
             at = text.find(name)
@@ -186,25 +219,73 @@ class NameRecognizer(Recognizer):
     def _is_full_name(self, value: str) -> bool:
         return self._full_name.fullmatch(value) is not None
 
+    def _is_name(self, value: str, strong: bool) -> bool:
+        """A surname and a given name; in a strong context the given name may be rare."""
+        if self._full_name.fullmatch(value):
+            return True
+        if not strong or value in _NOT_NAMES:
+            return False
+        for surname_len in (2, 1):
+            surname, given = value[:surname_len], value[surname_len:]
+            if not 1 <= len(given) <= 2:
+                continue
+            if surname in self._compounds or (
+                surname_len == 1 and surname in self._common_surnames
+            ):
+                return all(c in self._given or _rare_han(c) for c in given)
+        return False
+
+    def _read_name(self, text: str, at: int, strong: bool) -> int:
+        """End of the name that starts at ``at`` (``at`` when none): surname, then given name."""
+        pair = text[at : at + 2]
+        for surname_len in (2, 1) if pair in self._compounds else (1,):
+            surname = text[at : at + surname_len]
+            if surname_len == 1 and surname not in self._surnames:
+                return at
+            begin = at + surname_len
+            if text[begin : begin + 1] == "某" and text[begin + 1 : begin + 2] != "某":
+                return begin + 1
+            relaxed = strong and (surname_len == 2 or surname in self._common_surnames)
+            end = begin
+            while end < begin + 2 and end < len(text):
+                char = text[end]
+                if char not in self._given and not (relaxed and _rare_han(char)):
+                    break
+                end += 1
+            if end > begin:
+                return end
+        return at
+
     def _after_label(self, text: str, start: int, end: int) -> list[Candidate]:
         # Most labels are followed by no name: one set lookup rules them out.
         if text[end : end + 1] not in self._may_start_value:
             return []
-        match = self._value.match(text, end)
-        if not match:
+        name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
+        gap = text[end:name_start]
+        # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
+        colon = "：" in gap or ":" in gap
+        strong = colon or " " in gap or "\t" in gap or "\u3000" in gap
+        name_end = self._read_name(text, name_start, strong)
+        if name_end == name_start:
             return []
-        name_start, name_end = match.span("name")
+        label = text[start:end]
+        if (
+            colon
+            and label in _SPEAKERS
+            and (start == 0 or text[start - 1] in "\n\r】]")
+            and text[name_end : name_end + 1] not in ("", "\n", "\r", "\t", " ", "\u3000")
+        ):
+            # 医生：金银花是一种中药: a dialogue turn, not a name.
+            return []
         if (
             name_start == end
-            and text[start:end] in _FIELD_LABELS
+            and label in _FIELD_LABELS
             and _is_han(text[name_end : name_end + 1])
             and text[name_end] not in "的说"
         ):
             # 请医生查明, 辅助手段来: glued to a field label, a name must end the phrase
             # (护士刘婷。), not run on into it.
             return []
-        # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
-        colon = any(c in "：:" for c in text[end:name_start])
         name_end = self._trim(text, name_start, name_end, colon)
         if name_end > name_start:
             return [Candidate(name_start, name_end, PERSON, LABELLED)]
@@ -239,14 +320,16 @@ class NameRecognizer(Recognizer):
         yield from self._before_title(text, start, end)
         yield from self._after_label(text, start, end)
 
-    def _name_before(self, text: str, at: int, allow_bare_surname: bool) -> int | None:
+    def _name_before(
+        self, text: str, at: int, allow_bare_surname: bool, strong: bool = True
+    ) -> int | None:
         """Start of a name that ends at ``at``: full names first, then a bare surname."""
         for length in (4, 3, 2):
             begin = at - length
             if begin < 0:
                 continue
             candidate = text[begin:at]
-            if self._is_full_name(candidate) and candidate not in _NOT_NAMES:
+            if self._is_name(candidate, strong) and candidate not in _NOT_NAMES:
                 surname = candidate[:2] if candidate[:2] in self._compounds else candidate[0]
                 if (len(surname) == 2 or surname in self._surnames) and _free_before(text, begin):
                     return begin
@@ -299,9 +382,41 @@ class NameRecognizer(Recognizer):
     def _before_sex(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         if end < len(text) and _is_han(text[end]) and text[end] not in "性，,、）) ":
             return
+        # 李桂芝，78岁，女: the age may stand between the name and the sex.
+        age = _AGE_BEFORE_SEX.search(text, max(0, start - 8), start)
+        at = age.start() if age else start
+        name_start = self._name_before(text, at, allow_bare_surname=False)
+        if name_start is not None:
+            yield Candidate(name_start, at, PERSON, LABELLED)
+
+    def _before_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        """由李明华陪同, 王建国之子, 张伟签字: a name right before the word."""
         name_start = self._name_before(text, start, allow_bare_surname=False)
         if name_start is not None:
             yield Candidate(name_start, start, PERSON, LABELLED)
+
+    def _around_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        yield from self._before_mark(text, start, end)
+        yield from self._after_label(text, start, end)
+
+    def _around_greeting(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        """王建国您好, 王建国，你好, 您好，张伟，: a name beside a greeting."""
+        if text[end : end + 1] == "好":
+            return
+        at = start - 1 if start and text[start - 1] in "，, " else start
+        begin = self._name_before(text, at, allow_bare_surname=False)
+        if begin is not None and (begin == 0 or _opens_name(text[begin - 1])):
+            yield Candidate(begin, at, PERSON, LABELLED)
+        at = end + 1 if text[end : end + 1] in "，, " else end
+        name_end = self._read_name(text, at, strong=True)
+        value = text[at:name_end]
+        if (
+            name_end > at + 1
+            and text[name_end : name_end + 1] in ("，", ",", "。", "！", "!", "\n", " ", "")
+            and value not in _NOT_NAMES
+            and value[:2] not in _NOT_NAMES
+        ):
+            yield Candidate(at, name_end, PERSON, LABELLED)
 
     def _after_latin_label(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         if start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
@@ -320,6 +435,15 @@ class NameRecognizer(Recognizer):
 
 def _is_han(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff"
+
+
+def _rare_han(char: str) -> bool:
+    """A Chinese character that a given name may use where the context vouches for it."""
+    return "\u4e00" <= char <= "\u9fff" and char not in _NOT_GIVEN
+
+
+def _opens_name(char: str) -> bool:
+    return not _is_han(char) or char in _OPENERS
 
 
 def _free_before(text: str, at: int) -> bool:
