@@ -25,6 +25,10 @@ from pipelines.deid import Deidentifier
         "2023年3月5日14时30分",
         "2023-03-05T08:15:00",
         "二〇二三年三月五日",
+        "二零二三年五月十日",
+        "二〇二三年五月",
+        "一九九五年三月十二日",
+        "95年3月12日",
         "March 5, 2023",
         "5 Mar 2023",
     ],
@@ -68,3 +72,24 @@ def test_a_compact_date_after_a_date_label_is_found(engine: Deidentifier) -> Non
 
 def test_a_compact_date_shaped_lot_number_is_not_a_date(engine: Deidentifier) -> None:
     assert found(engine, "批号：20230305") == []
+
+
+@pytest.mark.parametrize(
+    "text, date",
+    [
+        ("出生日期：95.3.12", "95.3.12"),
+        ("患者于05-11-30行阑尾切除术。", "05-11-30"),
+        ("入院 98/6/3，", "98/6/3"),
+    ],
+)
+def test_a_two_digit_year_with_separators_is_a_date_after_a_word_that_tells_a_day(
+    engine: Deidentifier, text: str, date: str
+) -> None:
+    assert found(engine, text) == [(date, "DATE")]
+
+
+@pytest.mark.parametrize("text", ["软件版本12.3.1，", "血钾3.5，钠13.5.2 复测", "一九九五年出生。"])
+def test_versions_measurements_and_years_alone_are_not_dates(
+    engine: Deidentifier, text: str
+) -> None:
+    assert found(engine, text) == []

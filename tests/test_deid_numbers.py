@@ -89,3 +89,20 @@ def test_two_phone_numbers_in_one_run_are_two_findings(engine: Deidentifier) -> 
 
 def test_an_ip_address_glued_to_chinese_text_is_found(engine: Deidentifier) -> None:
     assert found(engine, "登录来自192.168.1.10。") == [("192.168.1.10", "IP")]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        "2001:db8::8a2e:370:7334",
+        "fe80::1ff:fe23:4567:890a",
+    ],
+)
+def test_ipv6_addresses_full_and_compressed_are_found(engine: Deidentifier, address: str) -> None:
+    assert found(engine, f"远程终端IP：{address}，已登录。") == [(address, "IP")]
+
+
+@pytest.mark.parametrize("text", ["时间12:30:45，", "std::vector", "本机地址::1"])
+def test_clock_times_and_code_are_not_ipv6_addresses(engine: Deidentifier, text: str) -> None:
+    assert found(engine, text) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import pickle
 import re
 
@@ -86,6 +87,36 @@ def test_dates_move_by_one_offset_so_intervals_survive(engine: Deidentifier) -> 
 def test_a_date_keeps_its_layout_when_shifted(engine: Deidentifier) -> None:
     text, _ = engine.apply("复查：２０２３－０３－０５ 08:30", "doc")
     assert re.fullmatch(r"复查：２０２[０-９]－[０-９]{2}－[０-９]{2} 08:30", text)
+
+
+@pytest.mark.parametrize(
+    "date, layout",
+    [
+        ("95年3月12日", r"\d{2}年\d{1,2}月\d{1,2}日"),
+        ("出生日期：95.3.12", r"出生日期：\d{2}\.\d{1,2}\.\d{1,2}"),
+        (
+            "一九九五年三月十二日",
+            r"[〇一二三四五六七八九]{4}年[一二三四五六七八九十]+月[一二三四五六七八九十]+日",
+        ),
+        (
+            "二零二三年五月十日",
+            r"二零[零一二三四五六七八九]{2}年[一二三四五六七八九十]+月[一二三四五六七八九十]+日",
+        ),
+    ],
+)
+def test_two_digit_years_and_chinese_numerals_are_shifted_in_their_own_writing(
+    engine: Deidentifier, date: str, layout: str
+) -> None:
+    text, _ = engine.apply(date, "doc-3")
+    assert text != date
+    assert re.fullmatch(layout, text)
+
+
+def test_an_ipv6_surrogate_is_an_ipv6_address(engine: Deidentifier) -> None:
+    text, _ = engine.apply("终端IP：2001:db8::8a2e:370:7334。", "doc")
+    address = text.removeprefix("终端IP：").removesuffix("。")
+    assert "::" in address and address != "2001:db8::8a2e:370:7334"
+    ipaddress.IPv6Address(address)
 
 
 def test_ages_over_89_become_90_and_over(engine: Deidentifier) -> None:

@@ -211,6 +211,11 @@ class Surrogates:
 
     def _ip(self, value: str) -> str:
         rng = self._rng(IP, value)
+        if value.count(":") > 1:
+            # IPv6: a unique local address (fd00::/8), compressed if the value was.
+            groups = [f"{rng.randrange(0x10000):x}" for _ in range(8)]
+            groups[0] = f"fd{rng.randrange(256):02x}"
+            return ":".join(groups[:3]) + "::" + groups[7] if "::" in value else ":".join(groups)
         port = value.partition(":")[2]
         new = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
         return new + (":" + port if port else "")
@@ -367,7 +372,9 @@ def shift_date(value: str, days: int) -> str:
         )
         text = ""
         if chinese["y"]:
-            text += "".join(_CN_DIGITS[int(c)] for c in f"{new.year:04d}") + "年"
+            year_text = "".join(_CN_DIGITS[int(c)] for c in f"{new.year:04d}")
+            # 二零二三 and 二〇二三 are both written: keep the writer's zero.
+            text += (year_text.replace("〇", "零") if "零" in chinese["y"] else year_text) + "年"
         text += _chinese_small(new.month) + "月"
         if chinese["d"]:
             text += _chinese_small(new.day) + chinese["u"]
@@ -394,6 +401,8 @@ def _shift_numeric(value: str, parts: DateParts, days: int) -> str:
     out = value
     for (start, end), number in sorted(edits, reverse=True):
         old = value[start:end]
+        if (start, end) == parts.year_at and len(old) == 2:
+            number %= 100
         text = str(number).zfill(len(old)) if len(old) > 1 else str(number)
         if "０" <= old[0] <= "９":
             text = text.translate(_FULL_WIDTH)

@@ -4,8 +4,10 @@ HIPAA's Safe Harbor list (45 CFR 164.514(b)(2)(i)(C)) is the source of both rule
 element of a date more precise than the year is an identifier, and so is an age over 89.
 A year alone (2023年) is therefore left as it is, and so are ages of 89 and under.
 Formats: YYYY年M月D日, YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD (full-width too), YYYY年M月,
-M月D日 (or 号), D/M/YYYY, Chinese numerals (二〇二三年三月五日), English month names, each
-optionally followed by a time (14:30, 14时30分, 上午9点).
+M月D日 (or 号), D/M/YYYY, Chinese numerals (二〇二三年三月五日, 一九九五年三月十二日),
+English month names, each optionally followed by a time (14:30, 14时30分, 上午9点). Two-digit
+years: 95年3月12日 always, 95.3.12 (or - and /) only after a word that tells a day (于,
+日期：, 出生, 入院), as elsewhere it is a version or a row of measurements.
 """
 
 from __future__ import annotations
@@ -44,10 +46,17 @@ class DateParts:
 
 
 _NUMERIC_DATE = re.compile(
-    r"(?P<y>\d{4})\s{0,2}(?:(?P<s>[-/.．－／])\s{0,2}(?P<m>\d{1,2})\s{0,2}(?P=s)\s{0,2}(?P<d>\d{1,2})"
-    r"|年\s{0,2}(?P<m2>\d{1,2})\s{0,2}月(?:\s{0,2}(?P<d2>\d{1,2})\s{0,2}[日号]?)?)"
+    r"(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})"
+    r"|(?P<y>\d{4}|\d{2})\s{0,2}(?:(?P<s>[-/.．－／])\s{0,2}(?P<m>\d{1,2})\s{0,2}(?P=s)\s{0,2}"
+    r"(?P<d>\d{1,2})|年\s{0,2}(?P<m2>\d{1,2})\s{0,2}月(?:\s{0,2}(?P<d2>\d{1,2})\s{0,2}[日号]?)?)"
     r"|(?P<m3>\d{1,2})\s{0,2}月\s{0,2}(?P<d3>\d{1,2})\s{0,2}[日号]"
-    r"|(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})"
+)
+# A two-digit year (95年3月12日) is of this century below the pivot, of the last one above.
+_CENTURY_PIVOT = 30
+# Words that make 95.3.12 a date: a day is being told (于, 日期：, 出生, 入院...).
+_DATE_CONTEXT = re.compile(
+    r"(?:于|在|自|从|至|到|日期|时间|生日|出生|生于|入院|出院|手术|就诊|发病|复查|随访)"
+    r"[ \t\u3000]*[:：]?[ \t\u3000]*$"
 )
 
 
@@ -66,8 +75,11 @@ def parse_date(value: str) -> DateParts | None:
         return DateParts(None, int(g("m3")), int(g("d3")), None, match.span("m3"), match.span("d3"))
     month_key = "m" if g("m") else "m2"
     day_key = "d" if g("d") else ("d2" if g("d2") else None)
+    year = int(g("y"))
+    if len(g("y")) == 2:
+        year += 2000 if year < _CENTURY_PIVOT else 1900
     return DateParts(
-        int(g("y")),
+        year,
         int(g(month_key)),
         int(g(day_key)) if day_key else None,
         match.span("y"),
@@ -118,8 +130,15 @@ class DateRecognizer(Recognizer):
             f"[{_CN_DIGIT}]{{0,3}}年[{_CN_NUMBER}]{{1,2}}月(?:[{_CN_NUMBER}]{{1,3}}[日号])?" + _TIME
         )
         cn_day = f"(?<=[{_CN_NUMBER}]月)[{_CN_NUMBER}]{{1,3}}[日号]" + _TIME
+        short_year = (
+            r"(?<![.．]\d)\d\s{0,2}(?:年\s{0,2}" + day + r"\s{0,2}月\s{0,2}" + day
+            + r"\s{0,2}[日号]|(?:" + "|".join(
+                f"{re.escape(sep)}{day}{re.escape(sep)}" for sep in "-/.．－／"
+            ) + r")" + day + r"(?![0-9０-９]|[.．]\d))" + _TIME
+        )  # fmt: skip
         return [
             Shape(DIGIT, numeric, self._date),
+            Shape(DIGIT, short_year, self._short_year_date),
             Shape(DIGIT, f"\\d?\\s(?:{_MONTHS_EN})\\.?,?\\s(?:19|20)\\d{{2}}" + _TIME, self._date),
             Shape(
                 DIGIT,
@@ -130,6 +149,8 @@ class DateRecognizer(Recognizer):
             # Years from 2000 (二〇二三) and of each decade (一九九〇) have a 〇 or a 零.
             Shape("〇", cn_year, self._chinese_date),
             Shape("零", cn_year, self._chinese_date),
+            # 一九九五年: the years of the last century without a 〇, from their 九.
+            Shape("九", "(?<=一九)" + cn_year, self._chinese_date),
             Shape("月", cn_day, self._chinese_date),
             Shape("九十", "[一二三四五六七八九]?(?:余|多)?周?岁", self._age),
             Shape(
@@ -151,6 +172,14 @@ class DateRecognizer(Recognizer):
             if not parts or not _valid(parts):
                 return
         yield Candidate(start, end, DATE, CHECKED)
+
+    def _short_year_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        value = text[start:end]
+        if "年" not in value and not _DATE_CONTEXT.search(text, max(0, start - 8), start):
+            return
+        parts = parse_date(value)
+        if parts and _valid(parts):
+            yield Candidate(start, end, DATE, CHECKED)
 
     def _english_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         month = self._month_before.search(text, max(0, start - 11), start)

@@ -6,7 +6,9 @@ birth date, 3-digit sequence, ISO 7064 MOD 11-2 check character, X for 10; the o
 Industry and Information Technology (mobile numbers are 11 digits starting 13-19; area
 codes are 010, 02X or a 4-digit 0XXX, local numbers 7-8 digits; 400/800 service numbers
 are 10 digits), and ISO/IEC 7812 (bank cards of 16-19 digits with a Luhn check; UnionPay
-cards start with 62).
+cards start with 62). IPv6 addresses follow RFC 4291 (eight groups of 1-4 hex digits, or
+fewer around one ``::``) and are checked with `ipaddress`; a clock time (12:30:45) has
+neither eight groups nor ``::``.
 
 A checksum turns a noisy shape into an exact one, so an 18-digit number is an ID only when
 its check character is right, and a 16-19 digit number is a card only when Luhn holds;
@@ -16,6 +18,7 @@ a label (身份证号：, 卡号：) lifts both requirements. A negative label n
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -41,6 +44,12 @@ _NOT_PERSONAL = re.compile(
     r"(?:批号|批准文号|国药准字|准字|注册证号|注册号|货号|型号|规格|产品编号|生产日期|有效期"
     r"|序列号|版本号|订单号|快递单号|运单号|发票号|标准号|GB|ISBN|DOI|PMID|NCT)"
     r"[^，。；\n]{0,6}$"
+)
+
+_HEX = "[0-9A-Fa-f]{1,4}"
+_IPV6 = re.compile(
+    rf"(?<![0-9A-Za-z:])(?:(?:{_HEX}:){{7}}{_HEX}"
+    rf"|(?:{_HEX}(?::{_HEX}){{0,6}})?::(?:{_HEX}(?::{_HEX}){{0,6}})?)(?![0-9A-Za-z:])"
 )
 
 _PHONE_LABELS = (
@@ -117,6 +126,20 @@ class NumberRecognizer(Recognizer):
             + r"(?:\(|（)?(?:\+?86)?[\d０-９](?:[\d０-９]|[ \-－–—()（）](?=[\d０-９(（])){5,22}"
             r"(?:[XxＸｘ](?![A-Za-z]))?"
         )
+
+    def scan(self, text: str) -> Iterable[Candidate]:
+        # Every IPv6 address has 7 colons or a "::": a count and a find rule most texts out.
+        if "::" not in text and text.count(":") < 7:
+            return
+        for match in _IPV6.finditer(text):
+            value = match.group()
+            try:
+                address = ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            # ::1 and :: name no machine; a3::b7 is as likely a code as an address.
+            if not (address.is_loopback or address.is_unspecified) and len(value) >= 8:
+                yield Candidate(match.start(), match.end(), IP, CHECKED)
 
     def triggers(self) -> dict[str, TriggerHandler]:
         table: dict[str, TriggerHandler] = {}
