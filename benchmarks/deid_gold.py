@@ -48,6 +48,9 @@ GIVEN_TWO = (
     "梓豪", "佳琪", "明轩", "诗琪", "铁柱", "来福", "长生", "水生", "根宝", "招娣", "德明", "光辉",
     "世杰", "家豪", "天佑", "安琪", "晨曦", "美玲", "慧敏", "凤英", "兰英", "素芬", "玉梅", "淑英",
 )  # fmt: skip
+# Given-name characters rarer than any list a detector keeps (旻, 翀, 赟): a name of them is
+# found only where its context says a name stands there.
+RARE_GIVEN = "旻翀赟玥昶珩彧晞炘昉湉沄淏喆劼钊頔珺翊晔曌骞甯祎堇"
 PROVINCE_CITIES = {
     "北京市": ("", ("朝阳区", "海淀区", "东城区", "西城区", "丰台区", "昌平区")),
     "上海市": ("", ("浦东新区", "徐汇区", "黄浦区", "静安区", "闵行区")),
@@ -133,6 +136,9 @@ HARD_NEGATIVES = (
     "乳腺小叶增生，建议{n}个月后复查。", "结节小于{n}mm，边界清。", "谢谢医生的耐心解答！",
     "门诊时间：周一至周五 8:00-17:00。", "{n}号床患者已出院。", "1号染色体未见异常。",
     "平素体健，高热{n}天。", "予小柴胡汤加减，每日{n}剂。", "老年患者{n}例，平均年龄6{n}岁。",
+    "由家属陪同至{dept}检查。", "病史由患者本人代诉，可靠。", "已向家属交代病情，家属签字。",
+    "金银花{n}g、黄芪{n}g、王不留行{n}g煎服。", "夏季注意防暑，及时和医生沟通。",
+    "监护系统版本1{n}.{n}.3，时间1{n}:3{n}:00。", "您好，请问哪里不舒服？",
 )  # fmt: skip
 PLACES_ALONE = ("湖南长沙", "广东省", "成都市", "河南周口", "北京", "上海市浦东新区", "浙江杭州")
 
@@ -174,6 +180,8 @@ class Planter:
         r = self.rng
         surname = r.choice(COMPOUND) if r.random() < 0.06 else r.choice(SURNAMES)
         given = r.choice(GIVEN_TWO) if r.random() < 0.6 else r.choice(GIVEN_ONE)
+        if r.random() < 0.1:
+            given = r.choice(("", r.choice(GIVEN_ONE))) + r.choice(RARE_GIVEN)
         return surname + given
 
     def surname(self) -> str:
@@ -397,6 +405,12 @@ class Planter:
 
     def ip(self) -> str:
         r = self.rng
+        if r.random() < 0.3:
+            groups = [f"{r.randrange(0x10000):x}" for _ in range(8)]
+            groups[0] = r.choice(("2001", "240e", "2408", "fe80"))
+            if r.random() < 0.5:
+                return ":".join(groups[:2]) + "::" + ":".join(groups[5:])
+            return ":".join(g.zfill(4) if r.random() < 0.5 else g for g in groups)
         return (
             f"{r.choice((10, 172, 192, 58, 61, 114, 202, 223))}"
             f".{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
@@ -506,11 +520,11 @@ class Planter:
         elif style < 0.88:
             text = f"{y}年{m}月"
         elif style < 0.92:
-            text = f"{m}月{day}号"
+            text = f"{m}月{day}号" if r.random() < 0.5 else f"{y % 100:02d}年{m}月{day}日"
         elif style < 0.96:
             text = f"{y} 年 {m} 月 {day} 日"
         else:
-            text = _chinese_date(y, m, day)
+            text = _chinese_date(r.choice((y, r.randint(1940, 1999))), m, day)
         if (with_time or r.random() < 0.15) and style < 0.7:
             hour, minute = r.randint(0, 23), r.randint(0, 59)
             cn_time = f"{hour}时{minute}分" if text.endswith("日") else f" {hour}时{minute}分"
@@ -523,6 +537,13 @@ class Planter:
                 )
             )
         return text
+
+    def short_year_date(self) -> str:
+        """A two-digit year: 98.6.3, 05-11-30, 98/6/3 or 98年6月3日."""
+        r = self.rng
+        y, m, day = r.randint(0, 99), r.randint(1, 12), r.randint(1, 28)
+        return r.choice((f"{y:02d}.{m}.{day}", f"{y:02d}-{m:02d}-{day:02d}", f"{y:02d}/{m}/{day}",
+                         f"{y:02d}年{m}月{day}日"))  # fmt: skip
 
     def old_age(self) -> str:
         r = self.rng
@@ -861,7 +882,12 @@ def dialogue(p: Planter, d: Doc) -> None:
     )
     patient, doctor = style
     nl = "\n"
-    d.add(doctor + r.choice(("您好，", "你好，", "")))
+    if not p.clean and r.random() < 0.2:
+        d.add(doctor)
+        d.add(p.full_name(), "PERSON")
+        d.add(r.choice(("您好，", "，你好，", "您好！")))
+    else:
+        d.add(doctor + r.choice(("您好，", "你好，", "")))
     if not p.clean and r.random() < 0.5:
         p.addressed(d, ("先生", "女士", "阿姨", "叔叔", "大爷"))
         d.add("，")
@@ -1123,6 +1149,33 @@ def _extras(p: Planter, d: Doc) -> None:
         ),
         lambda: (d.add("社保号："), d.add(p.insurance(), "INSURANCE"), d.add("。")),
         lambda: (d.add("其子"), d.add(p.full_name(), "PERSON"), d.add("陪同就诊。")),
+        lambda: (
+            d.add(p.full_name(), "PERSON"),
+            d.add(f"{r.choice(('，', ' ', '，'))}{r.choice('男女')}，{p.young_age()}，"),
+            d.add(f"因{r.choice(SYMPTOMS)}{r.randint(1, 9)}天入院。"),
+        ),
+        lambda: (
+            d.add(r.choice(("由", "患者由", "今日由"))),
+            d.add(p.full_name(), "PERSON"),
+            d.add(r.choice(("陪同入院。", "陪同就诊。", "陪同行CT检查。"))),
+        ),
+        lambda: (d.add("病史由"), d.add(p.full_name(), "PERSON"), d.add("代诉，基本可靠。")),
+        lambda: (
+            d.add("手术知情同意书已由"),
+            d.add(p.full_name(), "PERSON"),
+            d.add(r.choice(("签字。", "签字确认。", "签名。"))),
+        ),
+        lambda: (
+            d.add(p.full_name(), "PERSON"),
+            d.add(r.choice(("之子", "之女", "之妻"))),
+            d.add(p.full_name(), "PERSON"),
+            d.add("陪同就诊。"),
+        ),
+        lambda: (
+            d.add(r.choice(("出生日期：", "患者于", "既往于"))),
+            d.add(p.short_year_date(), "DATE"),
+            d.add(r.choice(("。", "行阑尾切除术。", "在外院就诊。"))),
+        ),
         lambda: (
             d.add("患者"),
             d.add(p.full_name(), "PERSON"),

@@ -123,6 +123,9 @@ def test_bare_names_are_found_by_the_words_around_them(
         ("刘旻，男，45岁，因胸痛入院。", ["刘旻"]),
         ("患者欧阳翀，男，6岁。", ["欧阳翀"]),
         ("紧急联系人:周旻\n", ["周旻"]),
+        ("其子鲁祎陪同就诊。", ["鲁祎"]),
+        ("医生：毛堇您好，请问哪里不舒服？", ["毛堇"]),
+        ("转诊医生：文玥，联系电话见附页。", ["文玥"]),
     ],
 )
 def test_rare_given_name_characters_are_read_where_the_context_vouches_for_a_name(
@@ -150,6 +153,10 @@ def test_a_rare_given_name_character_needs_a_strong_context(engine: Deidentifier
         "谢谢您好，那您好好休息，同时祝您好运。",
         "高龄，男性，既往高血压病史。",
         "王不留行10g，黄芪30g，白细胞12.3×10^9/L，温度38.5℃，周期28天。",
+        "3. 中重度高血压患者：艾灸会导致体表温度升高。",
+        "可每周腹腔麻醉白介素-2压制腹水。",
+        "你可以向家庭医生寻求推荐，按时完成医生安排的检查。",
+        "麻醉方式：全麻。",
     ],
 )
 def test_surname_initial_words_beside_name_contexts_are_left_alone(

@@ -18,7 +18,7 @@ context is weaker (患者 glued to the name) the given name must use the whiteli
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pipelines.deid.lexicon import (
     COMMON_CHARS,
@@ -127,9 +127,15 @@ _NOT_NAMES = frozenset(
         "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同",
     )
 )  # fmt: skip
+# How much a name's context vouches for it: glued to a label in running text (患者刘旻因),
+# beside a word only names stand beside (，男，45岁 / 陪同 / 您好 / 先生), or in a form field
+# (姓名：, 签名：, a label and a space).
+WEAK, BESIDE, FIELD = 0, 1, 2
 # Labels that are also the speakers of a dialogue (患者：… 医生：…): at the start of a line,
 # what follows their colon is a turn, not a name, unless it stands alone on the line.
 _SPEAKERS = frozenset(("患者", "病人", "患儿", "家属", "本人", "病员", "医生", "医师", "大夫"))
+# Anywhere, not only at a line start: 高血压患者：… heads a paragraph, 转诊医生：… is a field.
+_PATIENTS = frozenset(("患者", "病人", "患儿", "病员"))
 # Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
 _NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
 _GREETINGS = ("您好", "你好")
@@ -140,6 +146,8 @@ _NOT_GIVEN = frozenset(
     | set("您你我他她它们啊呀吗呢吧嘛哦嗯哈啦的了着过给被把将让向跟与及或和在于对从自由经请叫找")
     | set("问谢签陪代之其男女性岁某")
 )
+_LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
+_CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";")
 # What may stand right before a name that only its right-hand context vouches for.
 _OPENERS = frozenset("的叫喂嗨由经请找让给陪和与及同跟向对为是")
 _AGE_BEFORE_SEX = re.compile(r"[，,、 ]\s?\d{1,3}(?:周岁|岁)$")
@@ -161,6 +169,7 @@ class NameRecognizer(Recognizer):
         given = char_class(GIVEN_NAME_CHARS)
         self._compounds = frozenset(COMPOUND_SURNAMES)
         self._gap = re.compile(LABEL_GAP)
+        self._label_set = frozenset(NAME_LABELS + _NAME_MARKS)
         self._may_start_value = (
             self._surnames | {c[0] for c in COMPOUND_SURNAMES} | set(" \t\u3000:：为是")
         )
@@ -208,7 +217,7 @@ class NameRecognizer(Recognizer):
             for c in found
             if c.category == PERSON
             and c.strength >= LABELLED
-            and self._is_name(text[c.start : c.end], strong=True)
+            and self._is_name(text[c.start : c.end], FIELD)
         }
         for name in names:
             at = text.find(name)
@@ -219,23 +228,33 @@ class NameRecognizer(Recognizer):
     def _is_full_name(self, value: str) -> bool:
         return self._full_name.fullmatch(value) is not None
 
-    def _is_name(self, value: str, strong: bool) -> bool:
-        """A surname and a given name; in a strong context the given name may be rare."""
+    def _is_name(self, value: str, context: int) -> bool:
+        """A surname and a given name; where the ``context`` vouches, the given name may be rare."""
         if self._full_name.fullmatch(value):
             return True
-        if not strong or value in _NOT_NAMES:
+        if not context or value in _NOT_NAMES:
             return False
         for surname_len in (2, 1):
             surname, given = value[:surname_len], value[surname_len:]
-            if not 1 <= len(given) <= 2:
-                continue
-            if surname in self._compounds or (
-                surname_len == 1 and surname in self._common_surnames
-            ):
+            if 1 <= len(given) <= 2 and self._may_be_rare(surname, given, context):
                 return all(c in self._given or _rare_han(c) for c in given)
         return False
 
-    def _read_name(self, text: str, at: int, strong: bool) -> int:
+    def _may_be_rare(self, surname: str, given: str, context: int) -> bool:
+        """Whether ``given`` may use rare characters after ``surname`` in this context."""
+        if surname in self._compounds:
+            return True
+        if surname not in self._surnames:
+            return False
+        # Beside a name word (陪同, ，男) a rarer surname and a lone rare character (司机)
+        # are too often a word; a second, whitelisted character makes it a name.
+        return (
+            context >= FIELD
+            or surname in self._common_surnames
+            or (len(given) == 2 and (given[0] in self._given or given[1] in self._given))
+        )
+
+    def _read_name(self, text: str, at: int, context: int) -> int:
         """End of the name that starts at ``at`` (``at`` when none): surname, then given name."""
         pair = text[at : at + 2]
         for surname_len in (2, 1) if pair in self._compounds else (1,):
@@ -245,13 +264,19 @@ class NameRecognizer(Recognizer):
             begin = at + surname_len
             if text[begin : begin + 1] == "某" and text[begin + 1 : begin + 2] != "某":
                 return begin + 1
-            relaxed = strong and (surname_len == 2 or surname in self._common_surnames)
             end = begin
-            while end < begin + 2 and end < len(text):
-                char = text[end]
-                if char not in self._given and not (relaxed and _rare_han(char)):
-                    break
+            while end < begin + 2 and end < len(text) and text[end] in self._given:
                 end += 1
+            if context and end < begin + 2:
+                # A rare character, where the context allows one, ends the name or follows.
+                rare = begin
+                while rare < begin + 2 and rare < len(text):
+                    char = text[rare]
+                    if not (char in self._given or _rare_han(char)):
+                        break
+                    rare += 1
+                if rare > end and self._may_be_rare(surname, text[begin:rare], context):
+                    end = rare
             if end > begin:
                 return end
         return at
@@ -264,19 +289,23 @@ class NameRecognizer(Recognizer):
         gap = text[end:name_start]
         # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
         colon = "：" in gap or ":" in gap
-        strong = colon or " " in gap or "\t" in gap or "\u3000" in gap
-        name_end = self._read_name(text, name_start, strong)
+        label = text[start:end]
+        field = colon or " " in gap or "\t" in gap or "\u3000" in gap
+        name_end = self._read_name(text, name_start, FIELD if field else BESIDE)
         if name_end == name_start:
             return []
-        label = text[start:end]
-        if (
-            colon
-            and label in _SPEAKERS
-            and (start == 0 or text[start - 1] in "\n\r】]")
-            and text[name_end : name_end + 1] not in ("", "\n", "\r", "\t", " ", "\u3000")
+        after = text[name_end : name_end + 1]
+        speaker = label in _PATIENTS or (label in _SPEAKERS and _at_line_start(text, start))
+        if (colon and speaker and after not in _LINE_END) or (
+            not field and (label in _FIELD_LABELS or after not in _CLAUSE_END)
         ):
-            # 医生：金银花是一种中药: a dialogue turn, not a name.
-            return []
+            # 患者：… is a speaker's turn (医生：金银花是一种中药) unless the name ends
+            # the line; a label glued to the name is weak (患者刘旻因…, 麻醉方式：): there
+            # the whitelist decides, and a speaker's turn must pause after the name.
+            name_end = self._read_name(text, name_start, WEAK)
+            after = text[name_end : name_end + 1]
+            if name_end == name_start or (colon and after not in _CLAUSE_END):
+                return []
         if (
             name_start == end
             and label in _FIELD_LABELS
@@ -309,10 +338,16 @@ class NameRecognizer(Recognizer):
         return start
 
     def _before_title(self, text: str, start: int, end: int) -> Iterable[Candidate]:
-        name_start = self._name_before(text, start, allow_bare_surname=True)
+        name_start = self._name_before(text, start, allow_bare_surname=True, context=WEAK)
+        if name_start is None:
+            # A title follows many words (向家庭医生, 按时完成医生): a rare given name
+            # only where a clause or an opening word (经, 请, 由) stands before it.
+            name_start = self._name_before(text, start, allow_bare_surname=False)
+            if name_start is not None and name_start and not _opens_name(text[name_start - 1]):
+                return
         if name_start is not None:
             yield Candidate(name_start, end, PERSON, LABELLED)
-            if self._is_full_name(text[name_start:start]):
+            if self._is_name(text[name_start:start], BESIDE):
                 # The bare name as well, so that refine() finds it again elsewhere.
                 yield Candidate(name_start, start, PERSON, LABELLED)
 
@@ -321,15 +356,21 @@ class NameRecognizer(Recognizer):
         yield from self._after_label(text, start, end)
 
     def _name_before(
-        self, text: str, at: int, allow_bare_surname: bool, strong: bool = True
+        self, text: str, at: int, allow_bare_surname: bool, context: int = BESIDE
     ) -> int | None:
         """Start of a name that ends at ``at``: full names first, then a bare surname."""
-        for length in (4, 3, 2):
+        last = text[at - 1 : at]
+        # Most hits have no name before them: the last character rules out most at once.
+        could_be_given = last in self._given or (context and _rare_han(last))
+        for length in (4, 3, 2) if could_be_given else ():
             begin = at - length
             if begin < 0:
                 continue
+            head = text[begin]
+            if not (head in self._surnames or text[begin : begin + 2] in self._compounds):
+                continue
             candidate = text[begin:at]
-            if self._is_name(candidate, strong) and candidate not in _NOT_NAMES:
+            if self._is_name(candidate, context) and candidate not in _NOT_NAMES:
                 surname = candidate[:2] if candidate[:2] in self._compounds else candidate[0]
                 if (len(surname) == 2 or surname in self._surnames) and _free_before(text, begin):
                     return begin
@@ -385,15 +426,35 @@ class NameRecognizer(Recognizer):
         # 李桂芝，78岁，女: the age may stand between the name and the sex.
         age = _AGE_BEFORE_SEX.search(text, max(0, start - 8), start)
         at = age.start() if age else start
-        name_start = self._name_before(text, at, allow_bare_surname=False)
+        name_start = self._name_before_vouched(text, at, self._introduced)
         if name_start is not None:
             yield Candidate(name_start, at, PERSON, LABELLED)
 
     def _before_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         """由李明华陪同, 王建国之子, 张伟签字: a name right before the word."""
-        name_start = self._name_before(text, start, allow_bare_surname=False)
+        name_start = self._name_before_vouched(text, start, self._introduced)
         if name_start is not None:
             yield Candidate(name_start, start, PERSON, LABELLED)
+
+    def _name_before_vouched(
+        self, text: str, at: int, vouched: Callable[[str, int], bool]
+    ) -> int | None:
+        """A name before ``at``; a rarer one (鲁祎, 牛劼) where ``vouched`` says so too."""
+        begin = self._name_before(text, at, allow_bare_surname=False)
+        if begin is None:
+            begin = self._name_before(text, at, allow_bare_surname=False, context=FIELD)
+            if begin is not None and not vouched(text, begin):
+                return None
+        return begin
+
+    def _introduced(self, text: str, at: int) -> bool:
+        """A line or clause starts at ``at``, or a word that introduces a name ends there."""
+        return (
+            _at_line_start(text, at)
+            or text[at - 1 : at] == "由"
+            or text[max(0, at - 2) : at] in self._label_set
+            or text[max(0, at - 3) : at] in self._label_set
+        )
 
     def _around_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         yield from self._before_mark(text, start, end)
@@ -404,11 +465,11 @@ class NameRecognizer(Recognizer):
         if text[end : end + 1] == "好":
             return
         at = start - 1 if start and text[start - 1] in "，, " else start
-        begin = self._name_before(text, at, allow_bare_surname=False)
+        begin = self._name_before_vouched(text, at, _at_line_start)
         if begin is not None and (begin == 0 or _opens_name(text[begin - 1])):
             yield Candidate(begin, at, PERSON, LABELLED)
         at = end + 1 if text[end : end + 1] in "，, " else end
-        name_end = self._read_name(text, at, strong=True)
+        name_end = self._read_name(text, at, BESIDE)
         value = text[at:name_end]
         if (
             name_end > at + 1
@@ -440,6 +501,11 @@ def _is_han(char: str) -> bool:
 def _rare_han(char: str) -> bool:
     """A Chinese character that a given name may use where the context vouches for it."""
     return "\u4e00" <= char <= "\u9fff" and char not in _NOT_GIVEN
+
+
+def _at_line_start(text: str, at: int) -> bool:
+    """Nothing but a line break, a speaker's colon or a sentence end stands before ``at``."""
+    return at == 0 or text[at - 1] in "\n\r\t ：:。；;】]"
 
 
 def _opens_name(char: str) -> bool:
