@@ -44,7 +44,10 @@ NAME_LABELS = (
     "名字叫", "他叫", "她叫", "，叫", "孩子叫", "病员", "其女儿", "其儿子", "其妻子", "其丈夫",
     "其母亲", "其父亲", "其爱人", "其孙子", "其孙女", "之妻", "之夫", "之父", "之母", "检验",
     "检查者", "复核者", "三助", "发药", "调配", "配药", "审方", "核发", "经办人", "经手人",
-    "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录",
+    "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录", "家长", "亲属", "申请人",
+    "送检者", "送检人", "采样者", "采样人", "采集者", "采集人", "接收者", "接收人", "执行者",
+    "执行人", "开单者", "开单人", "书写者", "书写人", "见证人", "谈话人", "被谈话人", "受托人",
+    "我是",
 )  # fmt: skip
 # Labels that are also common words: a name follows them only after ：, : or a space.
 _FIELD_LABELS = frozenset(
@@ -55,9 +58,13 @@ _FIELD_LABELS = frozenset(
         "签名人", "医生", "医师", "大夫", "主任", "副主任", "教授", "副教授", "护士", "护士长",
         "护师", "老师", "院长", "副院长", "科长", "博士", "药师", "技师", "本人", "联系人",
         "监护人", "代理人", "委托人", "陪同人", "陪护人", "陈述者", "供史者", "发药", "调配",
-        "配药", "审方", "核发", "经办人", "经手人",
+        "配药", "审方", "核发", "经办人", "经手人", "家长", "亲属", "申请人", "送检者", "送检人",
+        "采样者", "采样人", "采集者", "采集人", "接收者", "接收人", "执行者", "执行人", "开单者",
+        "开单人", "书写者", "书写人", "见证人", "谈话人", "被谈话人", "受托人",
     )
 )  # fmt: skip
+# Labels after which a name must end its clause (我是张伟， but 我是张家口人).
+_CLAUSE_LABELS = frozenset(("我是",))
 # Titles after a name (张先生, 王建国主任); the professional ones also label a name after
 # them (主治医师：王建国, 医生王建国).
 PERSONAL_TITLES = (
@@ -138,6 +145,7 @@ _SPEAKERS = frozenset(("患者", "病人", "患儿", "家属", "本人", "病员
 _PATIENTS = frozenset(("患者", "病人", "患儿", "病员"))
 # Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
 _NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
+_MARK_SET = frozenset(_NAME_MARKS)
 _GREETINGS = ("您好", "你好")
 # Characters a given name outside the whitelist may not use: the commonest characters of
 # medical text and the function words, so that 刘旻 is a name and 时和 or 高血 are not.
@@ -278,7 +286,8 @@ class NameRecognizer(Recognizer):
                 if rare > end and self._may_be_rare(surname, text[begin:rare], context):
                     end = rare
             if end > begin:
-                return end
+                # 张伟之母: 之 is a given-name character, and here the start of a word.
+                return end - 1 if text[end - 1 : end + 1] in _MARK_SET and end > begin + 1 else end
         return at
 
     def _after_label(self, text: str, start: int, end: int) -> list[Candidate]:
@@ -306,6 +315,8 @@ class NameRecognizer(Recognizer):
             after = text[name_end : name_end + 1]
             if name_end == name_start or (colon and after not in _CLAUSE_END):
                 return []
+        if label in _CLAUSE_LABELS and after not in _CLAUSE_END:
+            return []
         if (
             name_start == end
             and label in _FIELD_LABELS
