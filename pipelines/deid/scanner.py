@@ -89,16 +89,20 @@ class Scanner:
             # inside this one (女士 in 孙女士) is found too.
             after.setdefault(word[i], []).append((len(word), f"(?=(?P<{names[word]}>{tail}))"))
         # One hit is one alternative; words that can overlap it at the same anchor (孙女 and
-        # 女士 in 孙女士) are checked by hand: (offset of the word from the anchor, word).
-        self._overlapping: dict[str, list[tuple[int, str, list[TriggerHandler]]]] = {}
+        # 女士 in 孙女士) are checked by hand, grouped by where they start and how long they
+        # are, so one slice and one lookup test each group (医生 has 48 such words).
+        self._overlapping: dict[str, list[tuple[int, int, dict[str, list[TriggerHandler]]]]] = {}
         for word in literals:
             i = anchors[word]
+            by_place: dict[tuple[int, int], dict[str, list[TriggerHandler]]] = {}
             for other in literals:
                 j = anchors[other]
                 if other != word and word[i] == other[j] and _aligned(word, i, other, j):
-                    self._overlapping.setdefault(names[word], []).append(
-                        (j, other, literals[other])
-                    )
+                    by_place.setdefault((j, len(other)), {})[other] = literals[other]
+            if by_place:
+                self._overlapping[names[word]] = [
+                    (j, n, words) for (j, n), words in by_place.items()
+                ]
         digit_alternatives = []
         for n, shape in sorted(enumerate(shapes), key=lambda item: item[1].late):
             name = f"s{n}"
@@ -153,11 +157,13 @@ class Scanner:
     def _also(
         text: str,
         anchor: int,
-        others: list[tuple[int, str, list[TriggerHandler]]],
+        others: list[tuple[int, int, dict[str, list[TriggerHandler]]]],
         found: list[Candidate],
     ) -> None:
-        for offset, word, handlers in others:
+        for offset, length, words in others:
             at = anchor - offset
-            if at >= 0 and text.startswith(word, at):
-                for handler in handlers:
-                    found.extend(handler(text, at, at + len(word)))
+            if at >= 0:
+                handlers = words.get(text[at : at + length])
+                if handlers:
+                    for handler in handlers:
+                        found.extend(handler(text, at, at + length))

@@ -140,10 +140,11 @@ class DateRecognizer(Recognizer):
             Shape(DIGIT, numeric, self._date),
             Shape(DIGIT, short_year, self._short_year_date),
             Shape(DIGIT, f"\\d?\\s(?:{_MONTHS_EN})\\.?,?\\s(?:19|20)\\d{{2}}" + _TIME, self._date),
+            # Only 9x and three-digit ages reach the handler: most ages are 89 or under.
             Shape(
                 DIGIT,
-                r"(?<![.．]\d)\d{1,2}(?:\.\d)?\s?(?:余|多)?\s?(?:周岁|岁)"
-                r"|\d{1,2}(?:-year-old|\syears?\sold)",
+                r"(?<![.．]\d)(?:(?<=9)\d|\d{2})(?:\.\d)?\s?(?:余|多)?\s?(?:周岁|岁)"
+                r"|(?:(?<=9)\d|\d{2})(?:-year-old|\syears?\sold)",
                 self._age,
             ),
             # Years from 2000 (二〇二三) and of each decade (一九九〇) have a 〇 or a 零.
