@@ -88,11 +88,7 @@ def normalize_text(text: str, config: NormalizeConfig) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if config.traditional_to_simplified:
-        converter, traditional_bmp, traditional_astral = _t2s()
-        if traditional_bmp.search(text) or (
-            _ASTRAL.search(text) and not traditional_astral.isdisjoint(text)
-        ):
-            text = converter.convert(text)
+        text = to_simplified(text)
     if " " in text or "\t" in text:
         if "#" in text and _HEADING.search(text):
             text = "\n".join(
@@ -104,6 +100,16 @@ def normalize_text(text: str, config: NormalizeConfig) -> str:
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip("\n")
+
+
+def to_simplified(text: str) -> str:
+    """``text`` through OpenCC ``t2s`` when it holds a character that ``t2s`` converts alone."""
+    converter, traditional_bmp, traditional_astral = _t2s()
+    if traditional_bmp.search(text) or (
+        _ASTRAL.search(text) and not traditional_astral.isdisjoint(text)
+    ):
+        return converter.convert(text)
+    return text
 
 
 def _strip_html(text: str) -> str:
