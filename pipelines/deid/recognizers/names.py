@@ -47,7 +47,6 @@ NAME_LABELS = (
     "洗手护士", "巡回护士", "器械护士", "麻醉", "麻醉医生", "记录", "家长", "亲属", "申请人",
     "送检者", "送检人", "采样者", "采样人", "采集者", "采集人", "接收者", "接收人", "执行者",
     "执行人", "开单者", "开单人", "书写者", "书写人", "见证人", "谈话人", "被谈话人", "受托人",
-    "我是",
 )  # fmt: skip
 # Labels that are also common words: a name follows them only after ：, : or a space.
 _FIELD_LABELS = frozenset(
@@ -63,8 +62,6 @@ _FIELD_LABELS = frozenset(
         "开单人", "书写者", "书写人", "见证人", "谈话人", "被谈话人", "受托人",
     )
 )  # fmt: skip
-# Labels after which a name must end its clause (我是张伟， but 我是张家口人).
-_CLAUSE_LABELS = frozenset(("我是",))
 # Titles after a name (张先生, 王建国主任); the professional ones also label a name after
 # them (主治医师：王建国, 医生王建国).
 PERSONAL_TITLES = (
@@ -315,8 +312,6 @@ class NameRecognizer(Recognizer):
             after = text[name_end : name_end + 1]
             if name_end == name_start or (colon and after not in _CLAUSE_END):
                 return []
-        if label in _CLAUSE_LABELS and after not in _CLAUSE_END:
-            return []
         if (
             name_start == end
             and label in _FIELD_LABELS
