@@ -41,6 +41,7 @@ from pipelines.sinks import (
     by_id,
     count_written,
 )
+from pipelines.spill import DedupAndWrite
 from pipelines.transforms import (
     INPUTS,
     QUARANTINED,
@@ -57,13 +58,19 @@ from schemas import DEDUP_CLUSTER, PRETRAIN_DOCUMENT, QUARANTINE, REJECT
 
 # About this much input per output shard keeps one shard's rows small in a worker.
 BYTES_PER_SHARD = 64 * 1024 * 1024
+# About this much input per exact-dedup bucket: what one worker holds at once.
+BYTES_PER_BUCKET = 8 * 1024 * 1024
+# Records per element from reading to filtering: Beam's per-element cost paid per batch.
+BATCH_RECORDS = 500
 STATS_FILE = ".medloom/stats.json"
+SPILL_DIR = ".medloom/spill"
 OWNED_PATHS = (
     "pretrain",
     "rejects",
     "quarantine",
     "dedup_clusters",
     ".medloom/stats.json",
+    SPILL_DIR,
     "manifest.json",
     "report.html",
 )
@@ -197,17 +204,19 @@ def build_pipeline(
     output_dir: str,
     shards: int,
     secret: bytes | None,
+    buckets: int = 1,
 ) -> None:
     """Add the corpus pipeline's transforms to ``pipeline``.
 
     ``secret`` keys the de-identification surrogates; None when it is disabled.
+    ``buckets``: how many parts exact dedup spills the documents into (see DedupAndWrite).
     """
     excerpt_chars = config.output.excerpt_chars
     # Rejects show an excerpt only of text that has been de-identified.
     with_excerpt = config.deid.enabled
     priorities = {s.name: s.priority for s in config.sources}
 
-    read = pipeline | "Read" >> ReadSources(files, config.sources)
+    read = pipeline | "Read" >> ReadSources(files, config.sources, batch_size=BATCH_RECORDS)
     records = read.records | "Normalise" >> Normalise(config.normalize)
     stats = [read[STATS]]
     if config.deid.enabled:
@@ -217,9 +226,50 @@ def build_pipeline(
         stats.append(deidentified[STATS])
     documents = records | "Chunk" >> Chunk(config)
     filtered = documents.documents | "Filter" >> ApplyFilters(config, with_excerpt)
-    kept = filtered.kept
     rejects = [filtered[REJECTED]]
     stats += [documents[STATS], filtered[STATS]]
+    if not (config.dedup.near.enabled or config.decontam.enabled):
+        # Nothing between exact dedup and the writer: both on spilled files, no shuffle
+        # of documents (DedupAndWrite).
+        written = filtered.kept | "DedupAndWrite" >> DedupAndWrite(
+            PRETRAIN_DOCUMENT,
+            FileSystems.join(output_dir, "pretrain"),
+            FileSystems.join(output_dir, SPILL_DIR),
+            shards,
+            buckets,
+            config.dedup.exact,
+            priorities,
+            excerpt_chars,
+            with_excerpt,
+            secret,
+        )
+        rejects.append(written[REJECTED])
+        stats.append(written[STATS])
+        outputs = [written[OUTPUTS]]
+    else:
+        outputs = _dedup_then_write(
+            filtered.kept, config, output_dir, shards, secret, rejects, stats
+        )
+    _write_rejects_and_stats(pipeline, read, rejects, stats, outputs, output_dir, shards)
+
+
+def _dedup_then_write(
+    batches: beam.PCollection,
+    config: CorpusConfig,
+    output_dir: str,
+    shards: int,
+    secret: bytes | None,
+    rejects: list[beam.PCollection],
+    stats: list[beam.PCollection],
+) -> list[beam.PCollection]:
+    """Exact, near dedup and decontamination, leak gate and write, document by document.
+
+    Adds to ``rejects`` and ``stats``; returns the outputs of the datasets written.
+    """
+    excerpt_chars = config.output.excerpt_chars
+    with_excerpt = config.deid.enabled
+    priorities = {s.name: s.priority for s in config.sources}
+    kept = batches | "Unbatch" >> beam.FlatMap(lambda documents: documents)
     if config.dedup.exact:
         deduped = kept | "ExactDedup" >> ExactDedup(priorities, excerpt_chars, with_excerpt)
         kept = deduped.kept
@@ -260,18 +310,29 @@ def build_pipeline(
         sort_key=by_id,
         count_as=count_written,
     )
+    stats += [written[STATS], kept | "LengthsAfter" >> CountLengths("length_after")]
+    return [written[OUTPUTS], *extra_outputs]
+
+
+def _write_rejects_and_stats(
+    pipeline: beam.Pipeline,
+    read: beam.pvalue.DoOutputsTuple,
+    rejects: list[beam.PCollection],
+    stats: list[beam.PCollection],
+    outputs: list[beam.PCollection],
+    output_dir: str,
+    shards: int,
+) -> None:
     rejected = tuple(rejects) | "WriteRejects" >> WriteRejects(
         FileSystems.join(output_dir, "rejects"), max(1, shards // 4)
     )
     quarantined = read[QUARANTINED] | "WriteQuarantine" >> WriteQuarantine(
         FileSystems.join(output_dir, "quarantine")
     )
-    lengths_after = kept | "LengthsAfter" >> CountLengths("length_after")
-
-    _ = (*stats, written[STATS], rejected[STATS], lengths_after) | "CollectStats" >> CollectStats(
+    _ = (*stats, rejected[STATS]) | "CollectStats" >> CollectStats(
         FileSystems.join(output_dir, STATS_FILE),
         read[INPUTS],
-        (written[OUTPUTS], rejected[OUTPUTS], quarantined[OUTPUTS], *extra_outputs),
+        (*outputs, rejected[OUTPUTS], quarantined[OUTPUTS]),
     )
 
 
@@ -451,13 +512,26 @@ def run_corpus(
         f"medloom: reading {len(run.planned.files)} files ({run.planned.total_bytes:,} bytes)"
         f" from {len(config.sources)} sources on {run.runner}"
     )
-    built = execute(
-        run.options,
-        lambda pipeline: build_pipeline(
-            pipeline, config, run.planned.files, run.output_dir, run.shards, run.secret
-        ),
-        say,
-    )
+    buckets = max(1, math.ceil(run.planned.total_bytes / BYTES_PER_BUCKET))
+    spill_dir = FileSystems.join(run.output_dir, SPILL_DIR)
+    try:
+        built = execute(
+            run.options,
+            lambda pipeline: build_pipeline(
+                pipeline,
+                config,
+                run.planned.files,
+                run.output_dir,
+                run.shards,
+                run.secret,
+                buckets,
+            ),
+            say,
+        )
+    finally:
+        # A dry run wrote nothing (and a remote output is not reachable from a test).
+        if not run.options.view_as(TestOptions).dry_run and FileSystems.exists(spill_dir):
+            FileSystems.delete([spill_dir])
     if not built:
         return {"pipeline": "corpus", "runner": run.runner, "dry_run": True}
 

@@ -27,6 +27,34 @@ def shard_path(directory: str, shard: int) -> str:
     return FileSystems.join(directory, f"part-{shard:05d}.parquet")
 
 
+def write_shard(
+    spec: SchemaSpec, directory: str, shard: int, row_groups: Iterable[list[dict[str, Any]]]
+) -> tuple[str, int]:
+    """Rows of ``spec``, one Parquet row group per list, as shard ``shard`` of ``directory``.
+
+    Written under a temporary name and renamed, so a retried bundle never leaves half a
+    file. Returns the file's path and its number of rows.
+    """
+    columns = spec.column_names
+    final = shard_path(directory, shard)
+    temporary = final + ".tmp"
+    written = 0
+    with (
+        FileSystems.create(temporary) as stream,
+        pq.ParquetWriter(stream, spec.arrow, compression="zstd") as writer,
+    ):
+        for rows in row_groups:
+            table = pa.Table.from_pylist(
+                [{c: row.get(c) for c in columns} for row in rows], schema=spec.arrow
+            )
+            writer.write_table(table)
+            written += table.num_rows
+    if FileSystems.exists(final):
+        FileSystems.delete([final])
+    FileSystems.rename([temporary], [final])
+    return final, written
+
+
 class _WriteShard(CountingDoFn):
     def __init__(
         self,
@@ -43,21 +71,11 @@ class _WriteShard(CountingDoFn):
     def process(self, element: tuple[int, Iterable[dict[str, Any]]]) -> Iterator[Any]:
         shard, rows = element
         ordered = sorted(rows, key=self._sort_key)
-        columns = self._spec.column_names
-        table = pa.Table.from_pylist(
-            [{c: row.get(c) for c in columns} for row in ordered], schema=self._spec.arrow
-        )
-        final = shard_path(self._directory, shard)
-        temporary = final + ".tmp"
-        with FileSystems.create(temporary) as stream:
-            pq.write_table(table, stream, compression="zstd")
-        if FileSystems.exists(final):
-            FileSystems.delete([final])
-        FileSystems.rename([temporary], [final])
+        final, written = write_shard(self._spec, self._directory, shard, [ordered])
         if self._count_as is not None:
             for row in ordered:
                 self.count(*self._count_as(row))
-        yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, final, table.num_rows))
+        yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, final, written))
 
 
 class WriteDataset(beam.PTransform):

@@ -31,6 +31,8 @@ REJECTED = "rejected"
 INPUTS = "inputs"
 
 Document = dict[str, Any]
+# What the stages from reading to filtering pass on: (source name, records of one file).
+RecordBatch = tuple[str, list[SourceRecord]]
 
 
 def reject(
@@ -74,9 +76,15 @@ def _read_or_quarantine(
 
 
 class _ReadFile(CountingDoFn):
-    def __init__(self, sources: list[SourceConfig], mapper: Callable[[Any], Mapper] | None) -> None:
+    def __init__(
+        self,
+        sources: list[SourceConfig],
+        mapper: Callable[[Any], Mapper] | None,
+        batch_size: int | None,
+    ) -> None:
         self._sources = {s.name: s for s in sources}
         self._mapper = mapper
+        self._batch_size = batch_size
 
     def setup(self) -> None:
         make = self._mapper
@@ -86,6 +94,7 @@ class _ReadFile(CountingDoFn):
         source_name, path = element
         source = self._sources[source_name]
         records = quarantined = 0
+        batch: list[Any] = []
         for item in _read_or_quarantine(path, source, self._mappers[source_name]):
             records += 1
             self.count(source_name, "records_read")
@@ -102,8 +111,15 @@ class _ReadFile(CountingDoFn):
                         "detail": item.detail or None,
                     },
                 )
-            else:
+            elif self._batch_size is None:
                 yield source_name, item
+            else:
+                batch.append(item)
+                if len(batch) == self._batch_size:
+                    yield source_name, batch
+                    batch = []
+        if batch:
+            yield source_name, batch
         size, sha256 = _file_digest(path)
         yield beam.pvalue.TaggedOutput(
             INPUTS,
@@ -122,7 +138,9 @@ class ReadSources(beam.PTransform):
     """(source name, file path) pairs → (source name, record); quarantine; inputs.
 
     Records are SourceRecords, or what ``mapper(source)`` makes of each source's files
-    (the dialogue pipeline's DialogueMapper).
+    (the dialogue pipeline's DialogueMapper). With ``batch_size``, each element is
+    (source name, list of up to ``batch_size`` records of one file), so the stages after
+    pay Beam's per-element cost once per batch.
     """
 
     def __init__(
@@ -130,11 +148,13 @@ class ReadSources(beam.PTransform):
         files: list[tuple[str, str]],
         sources: list[SourceConfig],
         mapper: Callable[[Any], Mapper] | None = None,
+        batch_size: int | None = None,
     ) -> None:
         super().__init__()
         self._files = files
         self._sources = sources
         self._mapper = mapper
+        self._batch_size = batch_size
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
@@ -142,7 +162,7 @@ class ReadSources(beam.PTransform):
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadFile"
-            >> beam.ParDo(_ReadFile(self._sources, self._mapper)).with_outputs(
+            >> beam.ParDo(_ReadFile(self._sources, self._mapper, self._batch_size)).with_outputs(
                 QUARANTINED, INPUTS, STATS, main="records"
             )
         )
@@ -152,14 +172,27 @@ class _Normalise(beam.DoFn):
     def __init__(self, config: NormalizeConfig) -> None:
         self._config = config
 
-    def process(self, element: tuple[str, SourceRecord]) -> Iterator[tuple[str, SourceRecord]]:
-        source, record = element
-        title = normalize_text(record.title, self._config) if record.title else None
-        yield source, replace(record, text=normalize_text(record.text, self._config), title=title)
+    def process(self, element: RecordBatch) -> Iterator[RecordBatch]:
+        source, records = element
+        config = self._config
+        yield (
+            source,
+            [
+                replace(
+                    record,
+                    text=normalize_text(record.text, config),
+                    title=normalize_text(record.title, config) if record.title else None,
+                )
+                for record in records
+            ],
+        )
 
 
 class Normalise(beam.PTransform):
-    """Unicode, script, whitespace and HTML normalisation of each record's text and title."""
+    """Unicode, script, whitespace and HTML normalisation of each record's text and title.
+
+    Elements are batches: (source name, list of SourceRecords).
+    """
 
     def __init__(self, config: NormalizeConfig) -> None:
         super().__init__()
@@ -177,8 +210,11 @@ class _Deidentify(CountingDoFn):
     def setup(self) -> None:
         self._engine = Deidentifier(self._config, self._secret)
 
-    def process(self, element: tuple[str, SourceRecord]) -> Iterator[Any]:
-        source, record = element
+    def process(self, element: RecordBatch) -> Iterator[RecordBatch]:
+        source, records = element
+        yield source, [self._deidentify(record) for record in records]
+
+    def _deidentify(self, record: SourceRecord) -> SourceRecord:
         # Keyed on the content, so identical records get identical surrogates and date
         # shifts and stay duplicates of each other.
         doc_key = text_key(record.text)
@@ -189,11 +225,14 @@ class _Deidentify(CountingDoFn):
             counts = dict(Counter(counts) + Counter(title_counts))
         for category, n in counts.items():
             self.count(ALL_SOURCES, f"deid/{category}", n)
-        yield source, replace(record, text=text, title=title)
+        return replace(record, text=text, title=title)
 
 
 class Deidentify(beam.PTransform):
-    """Replace personal identifiers in text and title before any later stage sees them."""
+    """Replace personal identifiers in text and title before any later stage sees them.
+
+    Elements are batches: (source name, list of SourceRecords).
+    """
 
     def __init__(self, config: DeidConfig, secret: bytes) -> None:
         super().__init__()
@@ -211,8 +250,11 @@ class _Chunk(CountingDoFn):
         self._chunking = config.chunking
         self._kinds = {s.name: s.kind for s in config.sources}
 
-    def process(self, element: tuple[str, SourceRecord]) -> Iterator[Any]:
-        source, record = element
+    def process(self, element: RecordBatch) -> Iterator[list[Document]]:
+        source, records = element
+        yield [document for record in records for document in self._documents(source, record)]
+
+    def _documents(self, source: str, record: SourceRecord) -> Iterator[Document]:
         chunking = self._chunking
         chunks = split_document(
             record.text, record.heading_path, chunking.max_chars, chunking.min_chars
@@ -236,7 +278,10 @@ class _Chunk(CountingDoFn):
 
 
 class Chunk(beam.PTransform):
-    """Records → documents: text split into pieces of bounded length at section breaks."""
+    """Records → documents: text split into pieces of bounded length at section breaks.
+
+    Batches in, batches out: (source name, list of SourceRecords) → list of documents.
+    """
 
     def __init__(self, config: CorpusConfig) -> None:
         super().__init__()
@@ -258,31 +303,38 @@ class _ApplyFilters(CountingDoFn):
 
         self._chain = FilterChain(self._config.filters)
 
-    def process(self, document: Document) -> Iterator[Any]:
-        outcome = self._chain.run(document["text"])
-        for edit, n in outcome.edits.items():
-            self.count(document["source"], f"edits/{edit}", n)
-        if outcome.rejected_by is not None:
-            reason = f"{outcome.rejected_by}.{outcome.reason}"
-            yield beam.pvalue.TaggedOutput(
-                REJECTED,
-                reject(
-                    document,
-                    "filter",
-                    reason,
-                    outcome.detail,
-                    self._config.output.excerpt_chars,
-                    self._with_excerpt,
-                ),
-            )
-            return
-        if outcome.text != document["text"]:
-            document = {**document, "text": outcome.text, "length": len(outcome.text)}
-        yield {**document, "language": outcome.language}
+    def process(self, documents: list[Document]) -> Iterator[Any]:
+        kept = []
+        for document in documents:
+            outcome = self._chain.run(document["text"])
+            for edit, n in outcome.edits.items():
+                self.count(document["source"], f"edits/{edit}", n)
+            if outcome.rejected_by is not None:
+                reason = f"{outcome.rejected_by}.{outcome.reason}"
+                yield beam.pvalue.TaggedOutput(
+                    REJECTED,
+                    reject(
+                        document,
+                        "filter",
+                        reason,
+                        outcome.detail,
+                        self._config.output.excerpt_chars,
+                        self._with_excerpt,
+                    ),
+                )
+                continue
+            if outcome.text != document["text"]:
+                document = {**document, "text": outcome.text, "length": len(outcome.text)}
+            kept.append({**document, "language": outcome.language})
+        if kept:
+            yield kept
 
 
 class ApplyFilters(beam.PTransform):
-    """Quality filters; each drop becomes a reject with stage ``filter`` and its reason."""
+    """Quality filters; each drop becomes a reject with stage ``filter`` and its reason.
+
+    Batches of documents in; batches of kept documents out, one reject per drop.
+    """
 
     def __init__(self, config: CorpusConfig, with_excerpt: bool) -> None:
         super().__init__()
@@ -295,6 +347,19 @@ class ApplyFilters(beam.PTransform):
         ).with_outputs(REJECTED, STATS, main="kept")
 
 
+def hold_leaks(
+    gate: LeakGate, document: Document, count: Callable[[str, str, int], None]
+) -> dict[str, Any] | None:
+    """The leak gate's reject row for ``document``, None when it is clean; finds counted."""
+    found = gate.scan(document["text"])
+    if not found:
+        return None
+    for category, n in found.items():
+        count(ALL_SOURCES, f"leak_gate/{category}", n)
+    detail = ", ".join(f"{category}={n}" for category, n in sorted(found.items()))
+    return reject(document, "leak_gate", "direct_identifier", detail, 0, False)
+
+
 class _LeakGate(CountingDoFn):
     def __init__(self, secret: bytes | None) -> None:
         self._secret = secret
@@ -303,16 +368,11 @@ class _LeakGate(CountingDoFn):
         self._gate = LeakGate(self._secret)
 
     def process(self, document: Document) -> Iterator[Any]:
-        found = self._gate.scan(document["text"])
-        if not found:
+        rejected = hold_leaks(self._gate, document, self.count)
+        if rejected is None:
             yield document
-            return
-        for category, n in found.items():
-            self.count(ALL_SOURCES, f"leak_gate/{category}", n)
-        detail = ", ".join(f"{category}={n}" for category, n in sorted(found.items()))
-        yield beam.pvalue.TaggedOutput(
-            REJECTED, reject(document, "leak_gate", "direct_identifier", detail, 0, False)
-        )
+        else:
+            yield beam.pvalue.TaggedOutput(REJECTED, rejected)
 
 
 class GuardLeaks(beam.PTransform):

@@ -1,0 +1,236 @@
+"""Exact dedup, leak gate and write with documents spilled to files, so memory stays flat.
+
+A GroupByKey on the DirectRunner holds every value it groups in memory, so grouping the
+documents themselves (once to find copies, once more to shard the output) makes memory
+grow with the corpus. Here only file paths are grouped:
+
+    batches of documents ─► spill files, one per bucket (hash of the text) and flush
+    each bucket: one copy per text kept (ExactDedup's rule), leak gate, then runs sorted
+                 by id, one per output shard
+    each shard:  its runs merged by id ─► part-NNNNN.parquet, in row groups
+
+A bucket holds about ``bytes_per_bucket`` of input and a merge holds one frame of each
+run, so memory depends on those sizes, not on the size of the corpus. The rows written,
+their shard (hash of the id) and their order (by id) are those of ExactDedup, GuardLeaks
+and WriteDataset applied one after the other; every drop is a reject with the same stage,
+reason and detail.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import pickle
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, length_bucket
+from pipelines.dedup.exact import STAGE, keep_rank
+from pipelines.deid import LeakGate
+from pipelines.hashing import stable_hash, text_key
+from pipelines.sinks import OUTPUTS, by_id, count_written, write_shard
+from pipelines.transforms import REJECTED, Document, hold_leaks, reject
+from schemas import SchemaSpec
+
+# A spilling bundle writes its buffers out once they hold this many characters.
+SPILL_CHARS = 2_000_000
+# Documents per pickled frame of a spill or run file: what a merge holds of each run.
+FRAME_DOCUMENTS = 1_000
+# Rows per Parquet row group of an output shard: what the writer holds at once.
+ROW_GROUP_ROWS = 10_000
+
+
+def write_frames(path: str, items: list[Any]) -> None:
+    """``items`` into a new file at ``path``, in length-prefixed pickled frames."""
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+        for start in range(0, len(items), FRAME_DOCUMENTS):
+            payload = pickle.dumps(
+                items[start : start + FRAME_DOCUMENTS], protocol=pickle.HIGHEST_PROTOCOL
+            )
+            stream.write(len(payload).to_bytes(8, "big"))
+            stream.write(payload)
+
+
+def read_frames(path: str) -> Iterator[Any]:
+    """The items :func:`write_frames` wrote to ``path``, one frame in memory at a time."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+        while header := stream.read(8):
+            yield from pickle.loads(stream.read(int.from_bytes(header, "big")))
+
+
+def _new_path(directory: str, kind: str, number: int) -> str:
+    # Unique per write: a retried bundle never overwrites the files of one that succeeded.
+    return FileSystems.join(directory, f"{kind}-{number:05d}-{uuid.uuid4().hex}.spill")
+
+
+class _Spill(beam.DoFn):
+    """Batches of documents → (bucket, spill file) once per bucket and flush."""
+
+    def __init__(self, directory: str, buckets: int) -> None:
+        self._directory = directory
+        self._buckets = buckets
+
+    def start_bundle(self) -> None:
+        self._buffers: list[list[tuple[str, Document]]] = [[] for _ in range(self._buckets)]
+        self._buffered = 0
+
+    def process(self, documents: list[Document]) -> Iterator[tuple[int, str]]:
+        buffers, buckets = self._buffers, self._buckets
+        for document in documents:
+            key = text_key(document["text"])
+            buffers[int(key[:16], 16) % buckets].append((key, document))
+            self._buffered += document["length"]
+        if self._buffered >= SPILL_CHARS:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for spilled in self._flush():
+            yield WindowedValue(spilled, MIN_TIMESTAMP, [GlobalWindow()])
+
+    def _flush(self) -> list[tuple[int, str]]:
+        spilled = []
+        for bucket, buffer in enumerate(self._buffers):
+            if buffer:
+                path = _new_path(self._directory, "bucket", bucket)
+                write_frames(path, buffer)
+                spilled.append((bucket, path))
+                buffer.clear()
+        self._buffered = 0
+        return spilled
+
+
+class _DedupBucket(CountingDoFn):
+    """(bucket, spill files) → copies rejected, leaks held, (shard, run sorted by id)."""
+
+    def __init__(
+        self,
+        directory: str,
+        shards: int,
+        exact: bool,
+        priorities: dict[str, int],
+        excerpt_chars: int,
+        with_excerpt: bool,
+        secret: bytes | None,
+    ) -> None:
+        self._directory = directory
+        self._shards = shards
+        self._exact = exact
+        self._priorities = priorities
+        self._excerpt_chars = excerpt_chars
+        self._with_excerpt = with_excerpt
+        self._secret = secret
+
+    def setup(self) -> None:
+        self._gate = LeakGate(self._secret)
+
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
+        _, paths = element
+        copies: dict[str, list[Document]] = {}
+        for path in paths:
+            for key, document in read_frames(path):
+                copies.setdefault(key if self._exact else document["id"], []).append(document)
+        runs: list[list[Document]] = [[] for _ in range(self._shards)]
+        for group in copies.values():
+            kept = group
+            if self._exact and len(group) > 1:
+                group.sort(key=lambda d: keep_rank(d, self._priorities))
+                kept = group[:1]
+                for duplicate in group[1:]:
+                    yield beam.pvalue.TaggedOutput(REJECTED, self._duplicate(duplicate, group[0]))
+            for document in kept:
+                rejected = hold_leaks(self._gate, document, self.count)
+                if rejected is None:
+                    runs[stable_hash(document["id"]) % self._shards].append(document)
+                else:
+                    yield beam.pvalue.TaggedOutput(REJECTED, rejected)
+        for shard, run in enumerate(runs):
+            if run:
+                run.sort(key=by_id)
+                path = _new_path(self._directory, "run", shard)
+                write_frames(path, run)
+                yield shard, path
+
+    def _duplicate(self, duplicate: Document, kept: Document) -> dict[str, Any]:
+        detail = f"duplicate of {kept['id']}"
+        return reject(
+            duplicate, STAGE, "duplicate", detail, self._excerpt_chars, self._with_excerpt
+        )
+
+
+class _MergeShard(CountingDoFn):
+    """(shard, runs) → the shard's Parquet file, rows in id order; written and lengths."""
+
+    def __init__(self, spec: SchemaSpec, directory: str) -> None:
+        self._spec = spec
+        self._directory = directory
+
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
+        shard, runs = element
+        merged = heapq.merge(*(read_frames(path) for path in sorted(runs)), key=by_id)
+        path, rows = write_shard(self._spec, self._directory, shard, self._counted(merged))
+        yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, path, rows))
+
+    def _counted(self, documents: Iterator[Document]) -> Iterator[list[Document]]:
+        while group := list(itertools.islice(documents, ROW_GROUP_ROWS)):
+            for document in group:
+                self.count(*count_written(document))
+                self.count(ALL_SOURCES, f"length_after/{length_bucket(document['length'])}")
+            yield group
+
+
+class DedupAndWrite(beam.PTransform):
+    """Batches of filtered documents → exact dedup → leak gate → ``spec`` shards.
+
+    Returns a dict: ``rejected`` (duplicates and leaks, as reject rows), ``outputs``
+    ((schema name, file path, rows) per shard) and ``stats`` (leak gate finds, written
+    per source, the ``length_after`` histogram). Spill and run files go to
+    ``spill_dir``, which the caller removes once the pipeline is done.
+    """
+
+    def __init__(
+        self,
+        spec: SchemaSpec,
+        directory: str,
+        spill_dir: str,
+        shards: int,
+        buckets: int,
+        exact: bool,
+        priorities: dict[str, int],
+        excerpt_chars: int,
+        with_excerpt: bool,
+        secret: bytes | None,
+    ) -> None:
+        super().__init__()
+        self._spec = spec
+        self._directory = directory
+        self._spill_dir = spill_dir
+        self._shards = max(1, shards)
+        self._buckets = max(1, buckets)
+        self._dedup = (exact, priorities, excerpt_chars, with_excerpt, secret)
+
+    def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
+        deduped = (
+            batches
+            | "SpillByText" >> beam.ParDo(_Spill(self._spill_dir, self._buckets))
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "KeepOnePerText"
+            >> beam.ParDo(_DedupBucket(self._spill_dir, self._shards, *self._dedup)).with_outputs(
+                REJECTED, STATS, main="runs"
+            )
+        )
+        written = (
+            deduped.runs
+            | "GroupRuns" >> beam.GroupByKey()
+            | "MergeShard"
+            >> beam.ParDo(_MergeShard(self._spec, self._directory)).with_outputs(OUTPUTS, STATS)
+        )
+        stats = (deduped[STATS], written[STATS]) | "AllStats" >> beam.Flatten()
+        return {REJECTED: deduped[REJECTED], OUTPUTS: written[OUTPUTS], STATS: stats}
