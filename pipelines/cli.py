@@ -12,25 +12,31 @@ from collections.abc import Callable, Sequence
 
 from pipelines.errors import MedloomError
 
-# Each subcommand group registers itself: (name, help, module path of a `register` function).
-_GROUPS: tuple[tuple[str, str], ...] = (
-    ("pipelines.corpus_cli", "run, demo, validate, report"),
-    ("pipelines.deid.cli", "deid"),
-    ("pipelines.dedup.cli", "dedup"),
-    ("pipelines.tasks.cli", "tasks"),
-    ("annotation.cli", "annotate"),
-    ("training.cli", "train"),
-    ("training.evaluation.cli", "eval"),
+# Each subcommand group registers itself: (module with a `register` function, its commands).
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pipelines.corpus_cli", ("run", "demo", "validate", "report")),
+    ("pipelines.deid.cli", ("deid",)),
+    ("pipelines.dedup.cli", ("dedup",)),
+    ("pipelines.tasks.cli", ("tasks",)),
+    ("annotation.cli", ("annotate",)),
+    ("training.cli", ("train",)),
+    ("training.evaluation.cli", ("eval",)),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every group, or only of the group that owns ``command``.
+
+    Importing a group imports its libraries (FastAPI, scipy, great-expectations...), which
+    takes seconds: a run imports only its own.
+    """
     parser = argparse.ArgumentParser(
         prog="medloom",
         description="Turn medical text into pretraining, SFT and preference datasets.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name, _ in _GROUPS:
+    owned = [group for group in _GROUPS if command in group[1]]
+    for module_name, _ in owned or _GROUPS:
         module = __import__(module_name, fromlist=["register"])
         module.register(subparsers)
     return parser
@@ -44,7 +50,8 @@ def _quiet_logging() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_logging()
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((word for word in words if not word.startswith("-")), None))
     args, extra = parser.parse_known_args(argv)
     handler: Callable[[argparse.Namespace, list[str]], int] = args.handler
     if extra and not getattr(args, "accepts_beam_options", False):
