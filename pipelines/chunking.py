@@ -96,6 +96,9 @@ def split_document(
     text: str, heading_path: tuple[str, ...], max_chars: int, min_chars: int
 ) -> list[Chunk]:
     """``text`` as chunks of at most ``max_chars``; never an empty list."""
+    if len(text) <= max_chars and not _HEADING_CANDIDATE.search("\n" + text):
+        # Fits and has no heading line: the common short record, one chunk.
+        return [Chunk(text.strip(), tuple(heading_path))]
     splitter = _Splitter(text, _find_headings(text), max_chars)
     spans = splitter.merge_small(splitter.split(0, len(text)), min_chars)
     chunks = [splitter.chunk(start, end, heading_path) for start, end in spans]
