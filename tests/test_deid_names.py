@@ -111,6 +111,8 @@ def test_a_name_glued_to_a_title_label_at_the_end_of_a_phrase_is_found(
         ("医生：王建国，您好，报告出来了。", ["王建国"]),
         ("您好，张伟，您的报告已出。", ["张伟"]),
         ("主治医师 孙立 \n", ["孙立"]),
+        ("3床 赖桂香 女 76岁 COPD急性加重，5床 傅海 男 58岁 术后第1天。", ["赖桂香", "傅海"]),
+        ("今日随庞国栋主任医师查房。", ["庞国栋主任医师"]),
     ],
 )
 def test_bare_names_are_found_by_the_words_around_them(

@@ -87,7 +87,7 @@ _LATIN_LABELS = (
 _BEFORE_NAME = set(
     "的找问是叫跟和给请被向对谢让与称由经见及同那这位名者人后时诉告约从带陪喊说在于等或为"
     "把将帮替邀吗呢啊呀吧嗯哦您你我他她们好看挂去到以因当据按遵予嘱示令之即还也都并而又再"
-    "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方午晚早末"
+    "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方午晚早末随"
 )
 # 小/老 + surname + next character that are words, not people.
 _NOT_SHORT_NAMES = frozenset(
