@@ -12,6 +12,7 @@ from stdnum import luhn
 from stdnum.cn import ric
 
 from pipelines.deid import DeidConfig, Deidentifier, load_secret
+from pipelines.deid.surrogates import shift_date
 from pipelines.errors import MedloomError
 
 SECRET = b"test-secret-0123456789"
@@ -110,6 +111,11 @@ def test_two_digit_years_and_chinese_numerals_are_shifted_in_their_own_writing(
     text, _ = engine.apply(date, "doc-3")
     assert text != date
     assert re.fullmatch(layout, text)
+
+
+def test_a_date_that_does_not_pad_its_month_and_day_is_not_padded_when_shifted() -> None:
+    assert shift_date("2023年3月12日", -400) == "2022年2月5日"
+    assert shift_date("2023-03-12", -400) == "2022-02-05"
 
 
 def test_an_ipv6_surrogate_is_an_ipv6_address(engine: Deidentifier) -> None:

@@ -398,16 +398,26 @@ def _shift_numeric(value: str, parts: DateParts, days: int) -> str:
         edits.append((parts.year_at, new.year))
     if parts.day_at:
         edits.append((parts.day_at, new.day))
+    # A writer who pads (03月, 2023-03-05) pads every field; 3月12日 moves to 4月5日, not 4月05日.
+    padded = not _UNPADDED.search(value) or any(
+        value[start] in "0０" for start, end in (parts.month_at, parts.day_at or (0, 0)) if end
+    )
     out = value
     for (start, end), number in sorted(edits, reverse=True):
         old = value[start:end]
         if (start, end) == parts.year_at and len(old) == 2:
             number %= 100
+        elif (start, end) != parts.year_at and not padded:
+            old = old[:1]
         text = str(number).zfill(len(old)) if len(old) > 1 else str(number)
         if "０" <= old[0] <= "９":
             text = text.translate(_FULL_WIDTH)
         out = out[:start] + text + out[end:]
     return out
+
+
+# Dates written with 年月日 or dots need not pad their month and day; ISO-like ones do.
+_UNPADDED = re.compile("[年月日号.．]")
 
 
 def _moved(year: int, month: int, day: int, days: int) -> datetime.date:
