@@ -305,8 +305,8 @@ class _ApplyFilters(CountingDoFn):
 
     def process(self, documents: list[Document]) -> Iterator[Any]:
         kept = []
-        for document in documents:
-            outcome = self._chain.run(document["text"])
+        outcomes = self._chain.run_batch([document["text"] for document in documents])
+        for document, outcome in zip(documents, outcomes, strict=True):
             for edit, n in outcome.edits.items():
                 self.count(document["source"], f"edits/{edit}", n)
             if outcome.rejected_by is not None:

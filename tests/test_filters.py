@@ -336,3 +336,17 @@ def test_the_chain_keeps_at_least_95_percent_of_real_dialogues() -> None:
         if outcome.rejected_by is not None:
             dropped[f"{outcome.rejected_by}.{outcome.reason}"] += 1
     assert sum(dropped.values()) <= 0.05 * len(records), f"dropped: {dict(dropped)}"
+
+
+def test_a_batch_gets_the_outcomes_of_one_text_at_a_time() -> None:
+    texts = [
+        ANSWER,
+        LAB_REPORT,
+        "The patient reports a dry cough for two weeks, worse at night, without fever.",
+        "𠀀𠀁𠀂是罕见字，" + ANSWER,
+        ANSWER + "\n关注公众号获取更多健康知识\n版权所有，转载请注明出处",
+        "",
+        "感冒。",
+    ]
+    chain = FilterChain(FiltersConfig())
+    assert chain.run_batch(texts) == [chain.run(text) for text in texts]

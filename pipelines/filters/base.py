@@ -17,6 +17,7 @@ from pipelines.filters.document import FilterDocument, QualityFilter
 from pipelines.filters.language import LanguageFilter
 from pipelines.filters.length import LengthFilter
 from pipelines.filters.repetition import RepetitionFilter
+from pipelines.filters.scripts import batch_class_counts
 from pipelines.filters.symbols import SymbolFilter
 
 
@@ -51,7 +52,17 @@ class FilterChain:
         return [(f.name, reason) for f in self.filters for reason in f.reasons()]
 
     def run(self, text: str) -> FilterOutcome:
-        document = FilterDocument(text)
+        return self._run(FilterDocument(text))
+
+    def run_batch(self, texts: list[str]) -> list[FilterOutcome]:
+        """:meth:`run` on each text; the character classes of the batch counted at once."""
+        counts = batch_class_counts(texts)
+        return [
+            self._run(FilterDocument.with_class_counts(text, text_counts))
+            for text, text_counts in zip(texts, counts, strict=True)
+        ]
+
+    def _run(self, document: FilterDocument) -> FilterOutcome:
         for quality_filter in self.filters:
             drop = quality_filter.apply(document)
             if drop is not None:

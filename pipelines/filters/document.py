@@ -45,6 +45,13 @@ class FilterDocument:
     _class_counts: list[int] | None = field(default=None, init=False, repr=False, compare=False)
     _language: str | None = field(default=None, init=False, repr=False, compare=False)
 
+    @classmethod
+    def with_class_counts(cls, text: str, class_counts: list[int]) -> FilterDocument:
+        """A document whose class counts are known already (see ``batch_class_counts``)."""
+        document = cls(text)
+        document._class_counts = class_counts
+        return document
+
     def edit(self, text: str, edit: str, count: int) -> None:
         """Replace the text (``count`` changes of kind ``edit``); statistics are recomputed."""
         self.text = text
