@@ -126,6 +126,11 @@ def resolve(candidates: list[Candidate]) -> list[PhiSpan]:
 def _settle(cluster: list[Candidate]) -> list[Candidate]:
     if len(cluster) <= 1:
         return cluster
+    first = cluster[0]
+    if all(c.start == first.start and c.end == first.end for c in cluster):
+        # Most clusters are one span found twice (a label and a shape, a name and its
+        # repetition): the strongest finding is the whole answer.
+        return [min(cluster, key=_weakness)]
     taken: list[Candidate] = []
     for cand in sorted(cluster, key=lambda c: (-c.strength, c.start - c.end, c.start)):
         pieces = [(cand.start, cand.end)]
@@ -146,6 +151,10 @@ def _settle(cluster: list[Candidate]) -> list[Candidate]:
             if e - s >= 2 and cand.category not in _WHOLE_ONLY
         )
     return taken
+
+
+def _weakness(candidate: Candidate) -> int:
+    return -candidate.strength
 
 
 # Categories whose fragments mean nothing: a piece of a phone number is not a phone number.
