@@ -18,6 +18,8 @@ from pipelines.deid import Deidentifier
         ("登记号：0001234567", "0001234567"),
         ("就诊卡号：20-123456", "20-123456"),
         ("检查号：CT20230501", "CT20230501"),
+        ("检查单号：CT202310150023", "CT202310150023"),
+        ("病理编号：BL2023-0456", "BL2023-0456"),
     ],
 )
 def test_record_numbers_after_their_labels_are_found(

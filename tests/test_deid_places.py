@@ -27,6 +27,10 @@ def found(engine: Deidentifier, text: str, category: str) -> list[str]:
         ("她住在幸福小区5栋301室，独居。", "幸福小区5栋301室"),
         ("地址：江西省赣州市于都县城关镇长征路12号", "江西省赣州市于都县城关镇长征路12号"),
         ("邮寄到杭州市西湖区文三路478号华星时代广场A座", "杭州市西湖区文三路478号华星时代广场A座"),
+        (
+            "单位：深圳市南山区粤海街道高新南七道R2-B栋，",
+            "深圳市南山区粤海街道高新南七道R2-B栋",
+        ),
     ],
 )
 def test_addresses_are_found_from_their_first_administrative_unit(

@@ -86,9 +86,13 @@ class PlaceRecognizer(Recognizer):
     def __init__(self) -> None:
         unit = "号院|号楼|号|弄|支弄|巷|段|栋|幢|座|单元|楼|层|室|户|组|排|门|期|区|附"
         estate = "|".join((*_ESTATE_WORDS, "苑", "庭", "府", "城", "中心", "园", "大楼", "写字楼"))
+        # What may follow a street-level part: numbers with units (3幢402室, R2-B栋), an
+        # estate, the 道 of a 街道 sub-district, and a further road that has a number.
         self._tail = re.compile(
             r"(?:\s?(?:[" + _NUM + r"]+|[A-Za-zＡ-Ｚ])\s?(?:" + unit + r")"
             r"|[-—－#][0-9０-９]+|(?<=[元楼层栋幢座])[0-9０-９]{2,4}(?![0-9０-９号])"
+            r"|[A-Za-z0-9]+(?:[-—－][A-Za-z0-9]+)+\s?(?:栋|幢|座|号楼|单元|室)"
+            r"|(?<=街)道|[\u4e00-\u9fff]{2,6}?(?:大道|大街|路|街|道)(?=\s?[0-9０-９A-Za-z])"
             r"|[\u4e00-\u9fff]{2,8}?(?:" + estate + r"))*"
         )
         self._number_after = re.compile(
