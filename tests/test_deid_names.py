@@ -26,6 +26,8 @@ def names(engine: Deidentifier, text: str) -> list[str]:
         ("送检者：赵敏\t接收者：钱程", ["赵敏", "钱程"]),
         ("谈话人：周杰  见证人：孙丽", ["周杰", "孙丽"]),
         ("患者张伟之母代诉病史。", ["张伟"]),
+        ("我老公叫周强，今年40岁。", ["周强"]),
+        ("我爸爸何长贵今年72岁了。", ["何长贵"]),
     ],
 )
 def test_names_after_labels_are_found(engine: Deidentifier, text: str, expected: list[str]) -> None:
@@ -163,6 +165,7 @@ def test_a_rare_given_name_character_needs_a_strong_context(engine: Deidentifier
         "可每周腹腔麻醉白介素-2压制腹水。",
         "你可以向家庭医生寻求推荐，按时完成医生安排的检查。",
         "麻醉方式：全麻。",
+        "我妈妈高血压十年了，爸爸常年抽烟，我老公经常喝酒。",
     ],
 )
 def test_surname_initial_words_beside_name_contexts_are_left_alone(
