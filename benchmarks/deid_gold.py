@@ -455,6 +455,14 @@ class Planter:
                 tail = f"{r.randint(1, 20)}号楼{r.randint(1, 6)}单元{r.randint(101, 2806)}"
             elif extra < 0.7:
                 tail = f"{r.randint(1, 30)}楼"
+            if r.random() < 0.1:
+                # A sub-district and a road with a lettered building: 粤海街道高新南七道R2-B栋.
+                return (
+                    head
+                    + r.choice(("粤海街道", "五常街道", "新街口街道"))
+                    + r.choice(("高新南七道", "科苑路", "文一西路"))
+                    + f"{r.choice('ABCR')}{r.randint(1, 9)}-{r.choice('ABCD')}栋"
+                )
             return head + r.choice(STREETS) + number + tail
         if style < 0.75:
             province, city, county = r.choice(COUNTIES)
@@ -819,7 +827,9 @@ def lab_report(p: Planter, d: Doc) -> None:
         d.add(f"{r.randint(18, 89)}{r.choice(('岁', '', 'Y'))}")
     d.add(f"\t科别：{r.choice(DEPARTMENTS)}\t床号：{r.randint(1, 40)}\n")
     if not p.clean:
-        d.add(r.choice(("标本号：", "样本号：", "条码号：", "检验号：")))
+        d.add(
+            r.choice(("标本号：", "样本号：", "条码号：", "检验号：", "检查单号：", "病理编号："))
+        )
         d.add(p.mrn(), "MRN")
         d.add("\t" + r.choice(("住院号：", "病历号：", "门诊号：")))
         d.add(p.mrn(), "MRN")
@@ -946,7 +956,10 @@ def dialogue(p: Planter, d: Doc) -> None:
             d.add(p.old_age(), "AGE")
             d.add("了，也有这个毛病。" + nl)
         else:
-            d.add(patient + r.choice(("我叫", "医生您好，我叫", "我是患者")))
+            d.add(
+                patient
+                + r.choice(("我叫", "医生您好，我叫", "我是患者", "我老公叫", "我爸爸", "我妈妈叫"))
+            )
             d.add(p.full_name(), "PERSON")
             d.add("，" + r.choice(("上周来过。", "想咨询一下。")) + nl)
     d.add(doctor + f"建议{r.choice(('查个血常规', '做个心电图', '复查肝功能'))}，")

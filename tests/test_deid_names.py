@@ -147,6 +147,13 @@ def test_a_rare_given_name_character_needs_a_strong_context(engine: Deidentifier
     assert names(engine, "患者刘旻因胸痛入院。") == []
 
 
+def test_the_time_a_history_starts_closes_a_name_after_the_patient_label(
+    engine: Deidentifier,
+) -> None:
+    assert names(engine, "现病史：患者张劼于7年前无明显诱因出现胸痛。") == ["张劼"]
+    assert names(engine, "患者黄疸于3天前加重，患者曾于3年前行手术。") == []
+
+
 @pytest.mark.parametrize(
     "text",
     [

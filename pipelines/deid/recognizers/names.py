@@ -130,7 +130,8 @@ _NOT_NAMES = frozenset(
         "司机", "高龄", "单身", "金银花", "夏季", "夏天", "冬季", "秋季", "春季", "万分", "文字",
         "于今", "于此", "于该", "于本", "于当", "于近", "于去", "于前", "于昨", "于次", "于入",
         "于术", "于门", "于外", "于我", "于两", "于半", "于一", "于二", "于三", "于四", "于五",
-        "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同",
+        "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同", "黄疸", "黄染", "高烧",
+        "朱砂", "田间", "许久", "何时", "孙辈",
     )
 )  # fmt: skip
 # How much a name's context vouches for it: glued to a label in running text (患者刘旻因),
@@ -145,6 +146,7 @@ _PATIENTS = frozenset(("患者", "病人", "患儿", "病员"))
 # Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
 _NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
 _MARK_SET = frozenset(_NAME_MARKS)
+_TIME_AFTER_NAME = re.compile("于(?:[0-9０-９一二三四五六七八九十半数两]|今|昨|前|近|入院|当)")
 _GREETINGS = ("您好", "你好")
 # Characters a given name outside the whitelist may not use: the commonest characters of
 # medical text and the function words, so that 刘旻 is a name and 时和 or 高血 are not.
@@ -305,7 +307,10 @@ class NameRecognizer(Recognizer):
         after = text[name_end : name_end + 1]
         speaker = label in _PATIENTS or (label in _SPEAKERS and _at_line_start(text, start))
         if (colon and speaker and after not in _LINE_END) or (
-            not field and (label in _FIELD_LABELS or after not in _CLAUSE_END)
+            not field
+            and (label in _FIELD_LABELS or after not in _CLAUSE_END)
+            # 患者庞钊于10年前: the time the history starts closes the name.
+            and not (label in _PATIENTS and _TIME_AFTER_NAME.match(text, name_end))
         ):
             # 患者：… is a speaker's turn (医生：金银花是一种中药) unless the name ends
             # the line; a label glued to the name is weak (患者刘旻因…, 麻醉方式：): there
