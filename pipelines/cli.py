@@ -46,6 +46,8 @@ def _quiet_logging() -> None:
     """Warnings and errors on stderr; Beam's notice about optional GCP clients is noise."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().addFilter(lambda record: "apitools" not in record.getMessage())
+    # Reading's progress lines during a run (pipelines.transforms.ReadProgress).
+    logging.getLogger("medloom.progress").setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,8 @@ without Beam. Every record a stage drops leaves it as a reject row with its reas
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -27,6 +29,9 @@ from pipelines.readers.fields import Mapper
 from pipelines.records import SourceRecord, Unreadable
 
 QUARANTINED = "quarantined"
+# Reading logs its progress this often, on this logger (the CLI shows it).
+PROGRESS_SECONDS = 5.0
+progress_log = logging.getLogger("medloom.progress")
 REJECTED = "rejected"
 INPUTS = "inputs"
 
@@ -75,6 +80,30 @@ def _read_or_quarantine(
         yield Unreadable(path, None, "unreadable_file", type(exc).__name__)
 
 
+class ReadProgress:
+    """Logs, at most every ``every_s`` seconds, how many records this worker has read."""
+
+    def __init__(self, every_s: float = PROGRESS_SECONDS) -> None:
+        self._every_s = every_s
+        self._last = time.monotonic()
+        self.records = self.files = 0
+
+    def record(self) -> None:
+        self.records += 1
+        now = time.monotonic()
+        if now - self._last >= self._every_s:
+            self._last = now
+            progress_log.info(
+                "read %s records from %s files so far (%s done)",
+                f"{self.records:,}",
+                self.files + 1,
+                self.files,
+            )
+
+    def file_done(self) -> None:
+        self.files += 1
+
+
 class _ReadFile(CountingDoFn):
     def __init__(
         self,
@@ -89,6 +118,7 @@ class _ReadFile(CountingDoFn):
     def setup(self) -> None:
         make = self._mapper
         self._mappers = {name: make(s) if make else None for name, s in self._sources.items()}
+        self._progress = ReadProgress()
 
     def process(self, element: tuple[str, str]) -> Iterator[Any]:
         source_name, path = element
@@ -97,6 +127,7 @@ class _ReadFile(CountingDoFn):
         batch: list[Any] = []
         for item in _read_or_quarantine(path, source, self._mappers[source_name]):
             records += 1
+            self._progress.record()
             self.count(source_name, "records_read")
             if isinstance(item, Unreadable):
                 quarantined += 1
@@ -120,6 +151,7 @@ class _ReadFile(CountingDoFn):
                     batch = []
         if batch:
             yield source_name, batch
+        self._progress.file_done()
         size, sha256 = _file_digest(path)
         yield beam.pvalue.TaggedOutput(
             INPUTS,
