@@ -9,15 +9,21 @@ stay exact copies; so exact dedup has a few percent of work at any size, on top 
 duplicates the sources already hold (Toyhom: 378 rows).
 
 Each repeat runs, one after the other and in a fresh process each:
-  * medloom: ``python -m pipelines.cli run CONFIG --output OUT`` with the DirectRunner
-    (in-memory for one core, ``multi_processing`` with ``--direct_num_workers`` for more);
+  * medloom, in two configurations (``--configs``): ``aim``, the issue's stages (read,
+    normalise, chunk, filter, exact dedup, leak gate, write; de-identification off) and
+    ``default``, the default config (de-identification on), each as
+    ``python -m pipelines.cli run CONFIG --output OUT`` with the DirectRunner (in-memory for
+    one core, ``multi_processing`` with ``--direct_num_workers`` for more), then validation,
+    the manifest and the report;
   * datatrove (the peer): JsonlReader → length bounds → GopherRepetitionFilter with the same
     thresholds as medloom's repetition filter (FineWeb-2 ``cmn_Hani``) on the same unit
     (characters by default) → JsonlWriter, then its three-stage exact dedup; ``workers``
     equal to the cores given to medloom.
 
 Reported per tool (median over repeats): wall seconds, characters per second per core
-(characters read / wall seconds / cores), characters per CPU second, the peak RSS of the
+(characters read / wall seconds / cores), for medloom also that of the Beam pipeline alone
+(the "pipeline finished in" time it prints: no start-up, validation or report), characters
+per CPU second, the peak RSS of the
 largest process and the peak of the summed RSS of the process tree (which counts pages
 shared between forked workers more than once). Memory and CPU come from ``os.wait4`` of the
 tool's process (its own usage and that of every descendant it waited for: per run, where
@@ -207,9 +213,14 @@ def build_corpus(real: Path, folder: Path, mb: float, files: int) -> CorpusInfo:
     return info
 
 
-def write_medloom_config(path: Path, corpus: Path) -> None:
+# medloom's configurations: the aim (its stages, de-identification off), the default.
+CONFIGS = {"aim": False, "default": True}
+
+
+def write_medloom_config(path: Path, corpus: Path, deid: bool) -> None:
     path.write_text(
         "name: corpus-benchmark\n"
+        f"deid:\n  enabled: {str(deid).lower()}\n"
         "sources:\n"
         "  - name: real-mix\n"
         f"    path: {json.dumps(str(corpus))}\n"
@@ -415,13 +426,17 @@ def summarise(runs: list[RunMeasure], characters: int, cores: int) -> dict[str, 
     wall = statistics.median(r.wall_s for r in runs)
     cpu = statistics.median(r.cpu_s for r in runs)
     pipeline = [r.pipeline_s for r in runs if r.pipeline_s is not None]
+    pipeline_s = statistics.median(pipeline) if pipeline else None
     return {
         "wall_s": round(wall, 2),
         "chars_per_s_per_core": round(characters / wall / cores),
         "chars_per_cpu_s": round(characters / cpu),
         "max_process_rss_mb": round(statistics.median(r.max_process_rss_mb for r in runs)),
         "tree_rss_mb": round(statistics.median(r.tree_rss_mb for r in runs)),
-        "pipeline_s": round(statistics.median(pipeline), 2) if pipeline else None,
+        "pipeline_s": round(pipeline_s, 2) if pipeline_s else None,
+        "pipeline_chars_per_s_per_core": (
+            round(characters / pipeline_s / cores) if pipeline_s else None
+        ),
         "runs": [asdict(r) for r in runs],
     }
 
@@ -472,23 +487,24 @@ def print_table(info: CorpusInfo, cores: int, results: dict[str, Any]) -> None:
         f"{info.characters:,} characters in {info.files} files; {cores} core(s)"
     )
     header = (
-        f"{'tool':<10} {'wall s':>8} {'chars/s/core':>13} {'chars/CPU-s':>12} "
-        f"{'max proc RSS MB':>16} {'tree RSS MB':>12}"
+        f"{'tool':<18} {'wall s':>7} {'chars/s/core':>13} {'pipeline c/s/core':>18} "
+        f"{'chars/CPU-s':>12} {'max proc RSS MB':>16} {'tree RSS MB':>12}"
     )
     print(header)
     print("-" * len(header))
-    for tool in ("medloom", "datatrove"):
+    for tool in (*(f"medloom-{name}" for name in CONFIGS), "datatrove"):
         if tool in results:
             r = results[tool]
+            pipeline = r.get("pipeline_chars_per_s_per_core")
             print(
-                f"{tool:<10} {r['wall_s']:>8.1f} {r['chars_per_s_per_core']:>13,} "
+                f"{tool:<18} {r['wall_s']:>7.1f} {r['chars_per_s_per_core']:>13,} "
+                f"{f'{pipeline:,}' if pipeline else '-':>18} "
                 f"{r['chars_per_cpu_s']:>12,} {r['max_process_rss_mb']:>16,} "
                 f"{r['tree_rss_mb']:>12,}"
             )
-    if "ratio" in results:
-        ratio = results["ratio"]
+    for tool, ratio in results.get("ratio", {}).items():
         print(
-            f"medloom / datatrove: throughput ×{ratio['throughput']:.2f}, "
+            f"{tool} / datatrove: throughput ×{ratio['throughput']:.2f}, "
             f"tree memory ×{ratio['tree_rss']:.2f}"
         )
 
@@ -503,6 +519,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=OUT / "corpus-work", help="scratch folder")
     parser.add_argument("--no-peer", action="store_true", help="measure medloom only")
     parser.add_argument("--no-medloom", action="store_true", help="measure the peer only")
+    parser.add_argument(
+        "--configs",
+        default=",".join(CONFIGS),
+        help="medloom configurations to run, comma-separated: aim (de-identification off), "
+        "default (on)",
+    )
     parser.add_argument(
         "--peer-unit",
         choices=["char", "word"],
@@ -525,27 +547,32 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     info = build_corpus(args.real, corpus, args.mb, files)
     print(f"corpus ready in {time.monotonic() - started:.1f} s: {info}", flush=True)
-    config = corpus / "medloom.yaml"
-    write_medloom_config(config, corpus / "jsonl")
+    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in configs if name not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"unknown --configs {unknown}; known: {', '.join(CONFIGS)}")
+    for name in configs:
+        write_medloom_config(corpus / f"medloom-{name}.yaml", corpus / "jsonl", CONFIGS[name])
 
     env = dict(os.environ)
     env.setdefault("MEDLOOM_DEID_SECRET", secrets.token_hex(32))
     medloom_out = args.work / "medloom-out"
     peer_out = args.work / "datatrove-out"
-    medloom_cmd = [sys.executable, "-m", "pipelines.cli", "run", str(config)]
-    medloom_cmd += ["--output", str(medloom_out), *beam_options(args.cores)]
     peer_cmd = [sys.executable, str(Path(__file__).resolve()), "--cores", str(args.cores)]
     peer_cmd += ["--peer-unit", args.peer_unit]
     peer_cmd += ["--datatrove-worker", str(corpus / "jsonl"), str(peer_out)]
-    runs: dict[str, list[RunMeasure]] = {"medloom": [], "datatrove": []}
+    tools = [] if args.no_medloom else [f"medloom-{name}" for name in configs]
+    runs: dict[str, list[RunMeasure]] = {tool: [] for tool in (*tools, "datatrove")}
     counts: dict[str, Any] = {}
     for n in range(args.repeat):
-        if not args.no_medloom:
+        for tool in tools:
             shutil.rmtree(medloom_out, ignore_errors=True)
-            run = measure(medloom_cmd, args.work / "medloom.log", env)
-            runs["medloom"].append(run)
-            counts["medloom"] = medloom_counts(medloom_out)
-            print(f"run {n + 1}/{args.repeat} medloom:   {run}", flush=True)
+            medloom_cmd = [sys.executable, "-m", "pipelines.cli", "run"]
+            medloom_cmd += [str(corpus / f"{tool}.yaml"), "--output", str(medloom_out)]
+            run = measure([*medloom_cmd, *beam_options(args.cores)], args.work / f"{tool}.log", env)
+            runs[tool].append(run)
+            counts[tool] = medloom_counts(medloom_out)
+            print(f"run {n + 1}/{args.repeat} {tool}: {run}", flush=True)
         if not args.no_peer:
             shutil.rmtree(peer_out, ignore_errors=True)
             run = measure(peer_cmd, args.work / "datatrove.log", env)
@@ -558,12 +585,16 @@ def main(argv: list[str] | None = None) -> int:
         for tool, measured in runs.items()
         if measured
     }
-    if "medloom" in results and "datatrove" in results:
-        m, d = results["medloom"], results["datatrove"]
+    if "datatrove" in results:
+        d = results["datatrove"]
         results["ratio"] = {
-            "throughput": m["chars_per_s_per_core"] / d["chars_per_s_per_core"],
-            "tree_rss": m["tree_rss_mb"] / d["tree_rss_mb"],
-            "max_process_rss": m["max_process_rss_mb"] / d["max_process_rss_mb"],
+            tool: {
+                "throughput": results[tool]["chars_per_s_per_core"] / d["chars_per_s_per_core"],
+                "tree_rss": results[tool]["tree_rss_mb"] / d["tree_rss_mb"],
+                "max_process_rss": results[tool]["max_process_rss_mb"] / d["max_process_rss_mb"],
+            }
+            for tool in tools
+            if tool in results
         }
     print_table(info, args.cores, results)
 
