@@ -80,6 +80,9 @@ def test_named_hospitals_are_found(engine: Deidentifier, text: str, hospital: st
         "县人民医院诊断为胃炎。",
         "必要时转上级医院。",
         "去医院看看吧。",
+        "请问广州最好妇科医院是哪家？在重庆什么医院可以治疗？",
+        "凌晨突然吐血，送进县医院说脑出血。",
+        "你好，建议区医院做个B超。",
     ],
 )
 def test_generic_hospital_mentions_are_not_identifiers(engine: Deidentifier, text: str) -> None:

@@ -51,7 +51,12 @@ _STOP = set(
     "把被让给对由因并而但则且如若要想能会可应需请患者诉述伴后曾均每个位址居籍贯系点目今昨月"
     "间说称告叫问答看查做行转入出诊床"
 )
-_HOSPITAL_STOP = _STOP
+# A hospital's name does not run back through a verb of going (送进县医院, 建议区医院).
+_HOSPITAL_STOP = _STOP | set("进送议现")
+# Words of a question or a recommendation, not of a name: 重庆什么医院, 广州最好妇科医院.
+_NOT_A_HOSPITAL_NAME = re.compile(
+    "什么|哪|最好|比较好|较好|多家|几家|正规|专业治疗|全市|全省|大城市"
+)
 _RUNNING_END = set(_VALUE_END) | _STOP
 _ADMIN_SUFFIX = set("省市区县旗镇乡村道州盟")
 
@@ -285,6 +290,6 @@ class PlaceRecognizer(Recognizer):
             return
         name = text[anchor.start() : start]
         generic = self._generic.match(name)
-        if generic and generic.end() == len(name):
+        if (generic and generic.end() == len(name)) or _NOT_A_HOSPITAL_NAME.search(name):
             return
         yield Candidate(anchor.start(), end, HOSPITAL, CHECKED)
