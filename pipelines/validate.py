@@ -118,12 +118,12 @@ def validate_pretrain(output_dir: str | Path, config: dict[str, Any]) -> Validat
         for path in shards:
             name = path.relative_to(output_dir).as_posix()
             results.append(footer_result(path, name, PRETRAIN_DOCUMENT))
-            table = read_shard(path)
-            if table is None:
+            shard = _read_pretrain_shard(path, with_cjk_share=cjk.enabled)
+            if shard is None:
                 results.append(unreadable_result(name))
                 continue
-            rows += table.num_rows
-            results.extend(_validate_shard(batches, table, name, length, cjk))
+            rows += shard.columns.num_rows
+            results.extend(_validate_shard(batches, shard, name, length, cjk))
     results.insert(0, not_empty_result(len(shards), rows, DATASET_DIR))
     return ValidationResult(success=all(r.success for r in results), results=results)
 
@@ -163,9 +163,44 @@ def read_shard(path: Path) -> pa.Table | None:
         return None
 
 
+@dataclass(frozen=True)
+class _PretrainShard:
+    """A shard's schema, its columns but the text, and what the checks need of the text."""
+
+    schema: pa.Schema
+    columns: pa.Table
+    text_length: pa.Array | None  # null for a null text; None without a text column
+    cjk_share: pa.Array | None
+
+
+def _read_pretrain_shard(path: Path, with_cjk_share: bool) -> _PretrainShard | None:
+    """The shard at ``path``, its texts read one batch at a time: never all in memory."""
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        columns = parquet.read(columns=[c for c in schema.names if c != "text"])
+        if "text" not in schema.names:
+            return _PretrainShard(schema, columns, None, None)
+        lengths, shares = [], []
+        for batch in parquet.iter_batches(batch_size=SHARE_BATCH_ROWS, columns=["text"]):
+            text = batch.column(0)
+            lengths.append(pc.utf8_length(text))
+            if with_cjk_share:
+                shares.append(cjk_share(pa.chunked_array([text])))
+    except (pa.ArrowException, OSError):
+        return None
+    length_type = pa.int64() if pa.types.is_large_string(schema.field("text").type) else pa.int32()
+    return _PretrainShard(
+        schema,
+        columns,
+        pa.concat_arrays(lengths) if lengths else pa.array([], length_type),
+        pa.concat_arrays(shares) if shares else pa.array([], pa.float64()),
+    )
+
+
 def _validate_shard(
     batches: Any,
-    table: pa.Table,
+    shard: _PretrainShard,
     name: str,
     length: LengthFilterConfig,
     cjk: CjkFilterConfig,
@@ -177,12 +212,16 @@ def _validate_shard(
     columns_check = gxe.ExpectTableColumnsToMatchOrderedList(
         column_list=PRETRAIN_DOCUMENT.column_names
     )
-    names = table.column_names
-    empty = table.schema.empty_table().to_pandas()
+    names = shard.schema.names
+    empty = shard.schema.empty_table().to_pandas()
     results = run_checks(batches, empty, [columns_check], name, names, PRETRAIN_DOCUMENT)
 
     checked = [c for c in ("id", "text", "kind", "language", "length") if c in names]
-    rows = table.select(checked)
+    # Of the text only its nulls are checked on the frame: its length (null for a null
+    # text) stands in, so pandas never holds a shard's texts as Python strings.
+    rows = pa.table(
+        {c: shard.text_length if c == "text" else shard.columns.column(c) for c in checked}
+    )
     checks: list[Any] = [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in checked]
     if "id" in names:
         checks.append(gxe.ExpectColumnValuesToBeUnique(column="id"))
@@ -193,14 +232,14 @@ def _validate_shard(
             )
         )
     if "text" in names and "length" in names:
-        rows = rows.append_column("text_length", pc.utf8_length(table.column("text")))
+        rows = rows.append_column("text_length", shard.text_length)
         checks.append(
             gxe.ExpectColumnPairValuesToBeEqual(
                 column_A="length", column_B="text_length", ignore_row_if="either_value_is_missing"
             )
         )
     if "text" in names and "language" in names and cjk.enabled:
-        rows = rows.append_column("cjk_share", cjk_share(table.column("text")))
+        rows = rows.append_column("cjk_share", shard.cjk_share)
         checks.append(
             gxe.ExpectColumnValuesToBeBetween(
                 column="cjk_share",
@@ -209,11 +248,6 @@ def _validate_shard(
                 condition_parser="pandas",
             )
         )
-    if "text" in names:
-        # Of the text itself only its nulls are checked on the frame: its length (null for a
-        # null text) stands in, so pandas never holds a shard's texts as Python strings.
-        at = rows.column_names.index("text")
-        rows = rows.set_column(at, "text", pc.utf8_length(table.column("text")))
     return results + run_checks(batches, rows.to_pandas(), checks, name, names, PRETRAIN_DOCUMENT)
 
 
