@@ -106,3 +106,11 @@ def test_ipv6_addresses_full_and_compressed_are_found(engine: Deidentifier, addr
 @pytest.mark.parametrize("text", ["时间12:30:45，", "std::vector", "本机地址::1"])
 def test_clock_times_and_code_are_not_ipv6_addresses(engine: Deidentifier, text: str) -> None:
     assert found(engine, text) == []
+
+
+def test_a_long_table_row_of_numbers_is_read_in_linear_time(engine: Deidentifier) -> None:
+    # 3,000 numbers joined by single spaces make one digit run; reading every span of it
+    # would take minutes.
+    row = " ".join(str(n % 90 + 10) for n in range(3000))
+    text = f"{row} 联系电话 13812345678"
+    assert found(engine, text) == [("13812345678", "PHONE")]

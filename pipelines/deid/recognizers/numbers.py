@@ -190,7 +190,17 @@ class NumberRecognizer(Recognizer):
         i = 0
         while i < len(groups):
             found = None
-            for j in range(len(groups) - 1, i - 1, -1):
+            # No number read here is longer than a 19-digit card: a run of many groups
+            # (a table row of numbers) is read in windows, not in all its spans.
+            last, width = i, len(groups[i][2])
+            while last + 1 < len(groups) and width + len(groups[last + 1][2]) <= _LONGEST:
+                last += 1
+                width += len(groups[last][2])
+            for j in range(last, i - 1, -1):
+                if any(len(g[2]) < 3 for g in groups[i + 1 : j]):
+                    # Numbers are written in groups of 3 or 4 (138 1234 5678, 6222 0212
+                    # 3456 7890); 12 13 14 15 is a row of values.
+                    continue
                 digits = "".join(g[2] for g in groups[i : j + 1])
                 category, strength = _read(digits)
                 # Under a lot-number label only a checksummed ID number still counts.
@@ -261,6 +271,10 @@ class NumberRecognizer(Recognizer):
         if end - start == 2 and start > 0 and "\u4e00" <= text[start - 1] <= "\u9fff":
             return ()
         return self._labelled(text, end, BANK_CARD)
+
+
+# The longest number `_read` accepts: a bank card of 19 digits.
+_LONGEST = 19
 
 
 def _read(digits: str) -> tuple[str | None, int]:
