@@ -14,6 +14,7 @@ import json
 import math
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,8 @@ class CollectStats(beam.PTransform):
 
     Applied to a tuple of stats PCollections; ``inputs`` is ReadSources' INPUTS and
     ``outputs`` the OUTPUTS of every WriteDataset. ``read_stats`` reads the file back.
+    One combiner gathers all three (Beam sets up every ParDo of a pipeline at a cost, and
+    a combiner per list would add a dozen).
     """
 
     def __init__(
@@ -158,43 +161,57 @@ class CollectStats(beam.PTransform):
         self._outputs = outputs
 
     def expand(self, stats: tuple[beam.PCollection, ...]) -> beam.PCollection:
-        summed = (
-            stats
-            | "AllStats" >> beam.Flatten()
-            | "SumStats" >> beam.CombinePerKey(sum)
-            | "ListStats" >> beam.combiners.ToList()
-        )
-        inputs = self._inputs | "ListInputs" >> beam.combiners.ToList()
-        outputs = (
+        tagged = (
+            stats | "AllStats" >> beam.Flatten() | "TagStats" >> beam.Map(lambda s: ("stat", s)),
+            self._inputs | "TagInputs" >> beam.Map(lambda i: ("input", i)),
             self._outputs
             | "AllOutputs" >> beam.Flatten()
-            | "ListOutputs" >> beam.combiners.ToList()
+            | "TagOutputs" >> beam.Map(lambda o: ("output", o)),
         )
+        path = self._path
         return (
-            stats[0].pipeline
-            | "StatsTrigger" >> beam.Create([None])
+            tagged
+            | "Gather" >> beam.Flatten()
+            | "Summarise" >> beam.CombineGlobally(_Summary()).without_defaults()
             | "WriteStats"
-            >> beam.ParDo(
-                WriteStats(self._path),
-                beam.pvalue.AsSingleton(summed),
-                beam.pvalue.AsSingleton(inputs),
-                beam.pvalue.AsSingleton(outputs),
-            )
+            >> beam.Map(lambda payload: write_text(path, json.dumps(payload, ensure_ascii=False)))
         )
 
 
-class WriteStats(beam.DoFn):
-    def __init__(self, path: str) -> None:
-        self._path = path
+class _Summary(beam.CombineFn):
+    """("stat", ((source, metric), n)), ("input", dict), ("output", tuple) → the stats file."""
 
-    def process(self, _: Any, stats: list, inputs: list, outputs: list) -> None:
-        payload = {
-            "stats": sorted([list(key), n] for key, n in stats),
+    def create_accumulator(self) -> tuple[Counter, list, list]:
+        return Counter(), [], []
+
+    def add_input(self, summary: tuple[Counter, list, list], item: tuple[str, Any]) -> Any:
+        stats, inputs, outputs = summary
+        kind, value = item
+        if kind == "stat":
+            key, n = value
+            stats[tuple(key)] += n
+        elif kind == "input":
+            inputs.append(value)
+        else:
+            outputs.append(list(value))
+        return summary
+
+    def merge_accumulators(self, summaries: Any) -> tuple[Counter, list, list]:
+        stats, inputs, outputs = self.create_accumulator()
+        for more_stats, more_inputs, more_outputs in summaries:
+            # update, not +: a count that sums to 0 stays in the file.
+            stats.update(more_stats)
+            inputs.extend(more_inputs)
+            outputs.extend(more_outputs)
+        return stats, inputs, outputs
+
+    def extract_output(self, summary: tuple[Counter, list, list]) -> dict[str, Any]:
+        stats, inputs, outputs = summary
+        return {
+            "stats": sorted([list(key), n] for key, n in stats.items()),
             "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"])),
-            "outputs": sorted(list(o) for o in outputs),
+            "outputs": sorted(outputs),
         }
-        with FileSystems.create(self._path) as stream:
-            stream.write(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
 
 def build_pipeline(
