@@ -179,3 +179,11 @@ def test_surname_initial_words_beside_name_contexts_are_left_alone(
     engine: Deidentifier, text: str
 ) -> None:
     assert names(engine, text) == []
+
+
+def test_a_register_of_many_patients_finds_every_name_again(engine: Deidentifier) -> None:
+    # More names than are looked for one by one: the one-pass search gives the same spans.
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚"
+    people = [surname + g for surname in "王李张刘陈" for g in given[:5]]
+    text = "".join(f"姓名：{p}，复诊。" for p in people) + "".join(f"{p}已出院。" for p in people)
+    assert names(engine, text) == people + people

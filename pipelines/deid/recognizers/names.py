@@ -146,6 +146,8 @@ _PATIENTS = frozenset(("患者", "病人", "患儿", "病员"))
 # Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
 _NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
 _MARK_SET = frozenset(_NAME_MARKS)
+# Up to this many names, each is looked for with str.find; more take one pass of the text.
+_FIND_EACH = 16
 _TIME_AFTER_NAME = re.compile("于(?:[0-9０-９一二三四五六七八九十半数两]|今|昨|前|近|入院|当)")
 _GREETINGS = ("您好", "你好")
 # Characters a given name outside the whitelist may not use: the commonest characters of
@@ -228,11 +230,22 @@ class NameRecognizer(Recognizer):
             and c.strength >= LABELLED
             and self._is_name(text[c.start : c.end], FIELD)
         }
-        for name in names:
-            at = text.find(name)
-            while at >= 0:
-                yield Candidate(at, at + len(name), PERSON, SHAPED)
-                at = text.find(name, at + len(name))
+        if len(names) <= _FIND_EACH:
+            for name in names:
+                at = text.find(name)
+                while at >= 0:
+                    yield Candidate(at, at + len(name), PERSON, SHAPED)
+                    at = text.find(name, at + len(name))
+            return
+        # A long text with many names (a register of patients): one pass over the text,
+        # testing the names that start at each of their first characters.
+        lengths = sorted({len(name) for name in names}, reverse=True)
+        firsts = re.compile(char_class(name[0] for name in names))
+        for match in firsts.finditer(text):
+            at = match.start()
+            for length in lengths:
+                if at + length <= len(text) and text[at : at + length] in names:
+                    yield Candidate(at, at + length, PERSON, SHAPED)
 
     def _is_full_name(self, value: str) -> bool:
         return self._full_name.fullmatch(value) is not None
