@@ -526,7 +526,7 @@ class Planter:
                 str.maketrans("0123456789-", "０１２３４５６７８９－")
             )
         elif style < 0.88:
-            text = f"{y}年{m}月"
+            text = f"{y}年{m}月" if r.random() < 0.6 else f"{y}年{m}月{day}-{day + 2}日"
         elif style < 0.92:
             text = f"{m}月{day}号" if r.random() < 0.5 else f"{y % 100:02d}年{m}月{day}日"
         elif style < 0.96:

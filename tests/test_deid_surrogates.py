@@ -118,6 +118,11 @@ def test_a_date_that_does_not_pad_its_month_and_day_is_not_padded_when_shifted()
     assert shift_date("2023-03-12", -400) == "2022-02-05"
 
 
+def test_a_range_of_days_moves_as_one_and_keeps_its_length() -> None:
+    assert shift_date("2023年5月20-22日", 5) == "2023年5月25-27日"
+    assert shift_date("12月30日至2日", -30) == "11月30日至3日"
+
+
 def test_an_ipv6_surrogate_is_an_ipv6_address(engine: Deidentifier) -> None:
     text, _ = engine.apply("终端IP：2001:db8::8a2e:370:7334。", "doc")
     address = text.removeprefix("终端IP：").removesuffix("。")

@@ -393,6 +393,16 @@ def shift_date(value: str, days: int) -> str:
 def _shift_numeric(value: str, parts: DateParts, days: int) -> str:
     year = parts.year if parts.year is not None else 2000
     new = _moved(year, parts.month, parts.day or 15, days)
+    if parts.day_at and parts.day is not None:
+        last = _DAY_RANGE.match(value, parts.day_at[1])
+        if last:
+            # 5月20-22日: the last day moves with the first, so the range keeps its length.
+            start = _moved(year, parts.month, parts.day, 0)
+            month_end = calendar.monthrange(start.year, start.month)[1]
+            # 12月30日至2日 runs into the next month.
+            span = int(last["d"]) - parts.day
+            end = new + datetime.timedelta(days=span if span >= 0 else span + month_end)
+            value = value[: last.start("d")] + str(end.day) + value[last.end("d") :]
     edits = [(parts.month_at, new.month)]
     if parts.year_at:
         edits.append((parts.year_at, new.year))
@@ -416,6 +426,9 @@ def _shift_numeric(value: str, parts: DateParts, days: int) -> str:
     return out
 
 
+_DAY_RANGE = re.compile(
+    r"\s{0,2}[日号]?\s{0,2}(?:[-~～－—]|至|到)\s{0,2}(?P<d>\d{1,2})(?=\s{0,2}[日号])"
+)
 # Dates written with 年月日 or dots need not pad their month and day; ISO-like ones do.
 _UNPADDED = re.compile("[年月日号.．]")
 

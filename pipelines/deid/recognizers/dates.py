@@ -20,10 +20,11 @@ from pipelines.deid.recognizers import DIGIT, Recognizer, Shape, TriggerHandler
 from pipelines.deid.spans import AGE, CHECKED, DATE, LABELLED, Candidate
 
 _TIME = (
-    r"(?:(?:\s{0,2}|T)(?:上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜间)?\s{0,2}"
+    r"(?:(?:\s{0,2}|T)(?:上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜间|晚|早)?\s{0,2}"
     r"(?:\d{1,2}\s?[:：]\s?\d{2}(?:\s?[:：]\s?\d{2}(?:\.\d+)?)?"
     r"|\d{1,2}\s?[时点](?:\s?\d{1,2}\s?分(?:\s?\d{1,2}\s?秒)?|半)?))?"
 )
+_RANGE = "(?:[-~～－—]|至|到)"
 _CN_DIGIT = "〇零一二三四五六七八九"
 _CN_NUMBER = "一二三四五六七八九十"
 _MONTHS_EN = (
@@ -49,7 +50,7 @@ _NUMERIC_DATE = re.compile(
     r"(?P<d4>\d{1,2})/(?P<m4>\d{1,2})/(?P<y4>\d{4})"
     r"|(?P<y>\d{4}|\d{2})\s{0,2}(?:(?P<s>[-/.．－／])\s{0,2}(?P<m>\d{1,2})\s{0,2}(?P=s)\s{0,2}"
     r"(?P<d>\d{1,2})|年\s{0,2}(?P<m2>\d{1,2})\s{0,2}月(?:\s{0,2}(?P<d2>\d{1,2})\s{0,2}[日号]?)?)"
-    r"|(?P<m3>\d{1,2})\s{0,2}月\s{0,2}(?P<d3>\d{1,2})\s{0,2}[日号]"
+    r"|(?P<m3>\d{1,2})\s{0,2}月\s{0,2}(?P<d3>\d{1,2})"
 )
 # A two-digit year (95年3月12日) is of this century below the pivot, of the last one above.
 _CENTURY_PIVOT = 30
@@ -119,12 +120,22 @@ class DateRecognizer(Recognizer):
         separated = "|".join(
             f"{re.escape(sep)}\\s{{0,2}}{day}\\s{{0,2}}{re.escape(sep)}" for sep in "-/.．－／"
         )
+        # A range of days is one date: 5月20-22日, 5月20日至22日.
+        days = (
+            day
+            + r"(?:\s{0,2}"
+            + _RANGE
+            + r"\s{0,2}"
+            + day
+            + r")?\s{0,2}[日号]"
+            + (r"(?:\s{0,2}" + _RANGE + r"\s{0,2}" + day + r"\s{0,2}[日号])?")
+        )
         numeric = (
             r"(?<![.．]\d)(?:\d{3}\s{0,2}(?:(?:" + separated + r")\s{0,2}"
             + day + r"(?![0-9０-９])(?:\s{0,2}[日号])?|年\s{0,2}" + day + r"\s{0,2}月(?:\s{0,2}"
-            + day + r"\s{0,2}[日号])?)"
-            r"|\d?\s{0,2}月\s{0,2}" + day + r"\s{0,2}[日号]"
-            r"|\d?/\d{1,2}/\d{4}(?![0-9０-９]))" + _TIME
+            + days + r")?)"
+            r"|\d?\s{0,2}月\s{0,2}" + days
+            + r"|\d?/\d{1,2}/\d{4}(?![0-9０-９]))" + _TIME
         )  # fmt: skip
         cn_year = (
             f"[{_CN_DIGIT}]{{0,3}}年[{_CN_NUMBER}]{{1,2}}月(?:[{_CN_NUMBER}]{{1,3}}[日号])?" + _TIME
