@@ -162,7 +162,7 @@ _CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";")
 # What may stand right before a name that only its right-hand context vouches for.
 _OPENERS = frozenset("的叫喂嗨由经请找让给陪和与及同跟向对为是")
 _AGE_BEFORE_SEX = re.compile(r"[，,、 ]\s?\d{1,3}(?:周岁|岁)$")
-# Surnames outside the commonest that still make 小X / 老X names (小叶, 老于).
+# Surnames outside the commonest that still make 小X / 老X names (老叶, 老于).
 _SHORT_FORM_EXTRA = "高叶金白江于孔方石龙毛武钱万史任常文"
 _MASK_AFTER = set("某*＊XxＸ×○〇□")
 _MOU_TAIL = set("些种个项天日时处一部类位年月段次件样地市县省区院医单公厂村镇")
@@ -215,9 +215,9 @@ class NameRecognizer(Recognizer):
 
     def shapes(self) -> list[Shape]:
         surnames = char_class(COMMON_SURNAMES + _SHORT_FORM_EXTRA)
-        # 小于 is "less than"; 老于 is a person.
+        # 小于 is "less than", 小叶 a lobule (乳腺小叶), 小孔 a small hole; 老于 is a person.
         return [
-            Shape("小", f"(?!于){surnames}", self._short_form),
+            Shape("小", f"(?![于叶孔]){surnames}", self._short_form),
             Shape("老", surnames, self._short_form),
         ]
 
