@@ -247,9 +247,6 @@ class NameRecognizer(Recognizer):
                 if at + length <= len(text) and text[at : at + length] in names:
                     yield Candidate(at, at + length, PERSON, SHAPED)
 
-    def _is_full_name(self, value: str) -> bool:
-        return self._full_name.fullmatch(value) is not None
-
     def _is_name(self, value: str, context: int) -> bool:
         """A surname and a given name; where the ``context`` vouches, the given name may be rare."""
         if self._full_name.fullmatch(value):
