@@ -863,6 +863,9 @@ def operation_note(p: Planter, d: Doc) -> None:
     p.name(d)
     d.add("  一助：")
     p.name(d)
+    if not p.clean and r.random() < 0.3:
+        d.add(r.choice(("、", "/")))
+        p.name(d)
     d.add("  麻醉医师：")
     p.name(d)
     d.add(

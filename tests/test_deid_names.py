@@ -188,3 +188,23 @@ def test_a_register_of_many_patients_finds_every_name_again(engine: Deidentifier
     people = [surname + g for surname in "王李张刘陈" for g in given[:5]]
     text = "".join(f"姓名：{p}，复诊。" for p in people) + "".join(f"{p}已出院。" for p in people)
     assert names(engine, text) == people + people
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("术者：张伟、李娜、王芳。", ["张伟", "李娜", "王芳"]),
+        ("医师：张伟/李娜", ["张伟", "李娜"]),
+        ("家属王建国、李秀英签字。", ["王建国", "李秀英"]),
+    ],
+)
+def test_names_listed_after_a_name_are_found(
+    engine: Deidentifier, text: str, expected: list[str]
+) -> None:
+    assert names(engine, text) == expected
+
+
+def test_a_list_after_a_name_stops_at_the_first_word_that_is_not_a_name(
+    engine: Deidentifier,
+) -> None:
+    assert names(engine, "患者张伟、高血压病史10年。姓名：李娜、性别：女") == ["张伟", "李娜"]

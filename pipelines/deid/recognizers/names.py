@@ -158,7 +158,7 @@ _NOT_GIVEN = frozenset(
     | set("问谢签陪代之其男女性岁某")
 )
 _LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
-_CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";")
+_CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";", "/")
 # What may stand right before a name that only its right-hand context vouches for.
 _OPENERS = frozenset("的叫喂嗨由经请找让给陪和与及同跟向对为是")
 _AGE_BEFORE_SEX = re.compile(r"[，,、 ]\s?\d{1,3}(?:周岁|岁)$")
@@ -222,13 +222,15 @@ class NameRecognizer(Recognizer):
         ]
 
     def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
-        """Every other occurrence of a full name found once in the document."""
+        """The names listed after a name found (术者：张伟、李娜), and every other occurrence
+        of a full name found once in the document."""
+        labelled = [c for c in found if c.category == PERSON and c.strength >= LABELLED]
+        listed = list(self._listed(text, labelled))
+        yield from listed
         names = {
             text[c.start : c.end]
-            for c in found
-            if c.category == PERSON
-            and c.strength >= LABELLED
-            and self._is_name(text[c.start : c.end], FIELD)
+            for c in (*labelled, *listed)
+            if self._is_name(text[c.start : c.end], FIELD)
         }
         if len(names) <= _FIND_EACH:
             for name in names:
@@ -246,6 +248,23 @@ class NameRecognizer(Recognizer):
             for length in lengths:
                 if at + length <= len(text) and text[at : at + length] in names:
                     yield Candidate(at, at + length, PERSON, SHAPED)
+
+    def _listed(self, text: str, names: list[Candidate]) -> Iterable[Candidate]:
+        """Names that follow a name in a list: 张伟、李娜、王芳 or 张伟/李娜."""
+        for name in names:
+            at = name.end
+            while text[at : at + 1] in ("、", "/"):
+                end = self._read_name(text, at + 1, FIELD)
+                value = text[at + 1 : end]
+                if (
+                    end == at + 1
+                    or text[end : end + 1] not in _CLAUSE_END
+                    or value in _NOT_NAMES
+                    or value[:2] in _NOT_NAMES
+                ):
+                    break
+                yield Candidate(at + 1, end, PERSON, LABELLED)
+                at = end
 
     def _is_name(self, value: str, context: int) -> bool:
         """A surname and a given name; where the ``context`` vouches, the given name may be rare."""
