@@ -175,6 +175,7 @@ def test_the_time_a_history_starts_closes_a_name_after_the_patient_label(
         "你可以向家庭医生寻求推荐，按时完成医生安排的检查。",
         "麻醉方式：全麻。",
         "我妈妈高血压十年了，爸爸常年抽烟，我老公经常喝酒。",
+        "农民，男，45岁。黎族，女，已婚。\n文员，女，32岁。\n华侨，男。全家您好！",
     ],
 )
 def test_surname_initial_words_beside_name_contexts_are_left_alone(

@@ -131,7 +131,7 @@ _NOT_NAMES = frozenset(
         "于今", "于此", "于该", "于本", "于当", "于近", "于去", "于前", "于昨", "于次", "于入",
         "于术", "于门", "于外", "于我", "于两", "于半", "于一", "于二", "于三", "于四", "于五",
         "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同", "黄疸", "黄染", "高烧",
-        "朱砂", "田间", "许久", "何时", "孙辈",
+        "朱砂", "田间", "许久", "何时", "孙辈", "农民", "全家", "蒙古",
     )
 )  # fmt: skip
 # How much a name's context vouches for it: glued to a label in running text (患者刘旻因),
@@ -156,6 +156,8 @@ _NOT_GIVEN = frozenset(
     (set(COMMON_CHARS) - set(GIVEN_NAME_CHARS))
     | set("您你我他她它们啊呀吗呢吧嘛哦嗯哈啦的了着过给被把将让向跟与及或和在于对从自由经请叫找")
     | set("问谢签陪代之其男女性岁某")
+    # Ends of words for people that stand where a name would (黎族，男 / 文员，女 / 华侨，男).
+    | set("族员侨")
 )
 _LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
 _CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";", "/")
