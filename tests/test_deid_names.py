@@ -130,6 +130,7 @@ def test_bare_names_are_found_by_the_words_around_them(
     [
         ("姓名：闫翀  性别：男", ["闫翀"]),
         ("签名：郑赟", ["郑赟"]),
+        ("记录者：易晞，2013年12月", ["易晞"]),
         ("刘旻，男，45岁，因胸痛入院。", ["刘旻"]),
         ("患者欧阳翀，男，6岁。", ["欧阳翀"]),
         ("紧急联系人:周旻\n", ["周旻"]),
@@ -176,6 +177,7 @@ def test_the_time_a_history_starts_closes_a_name_after_the_patient_label(
         "麻醉方式：全麻。",
         "我妈妈高血压十年了，爸爸常年抽烟，我老公经常喝酒。",
         "农民，男，45岁。黎族，女，已婚。\n文员，女，32岁。\n华侨，男。全家您好！",
+        "麻醉：全麻\n记录：卫生宣教\n记录者：白班\n报告人：解释\n陪同人：司机",
     ],
 )
 def test_surname_initial_words_beside_name_contexts_are_left_alone(

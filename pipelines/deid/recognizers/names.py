@@ -131,7 +131,8 @@ _NOT_NAMES = frozenset(
         "于今", "于此", "于该", "于本", "于当", "于近", "于去", "于前", "于昨", "于次", "于入",
         "于术", "于门", "于外", "于我", "于两", "于半", "于一", "于二", "于三", "于四", "于五",
         "于六", "于七", "于八", "于九", "于十", "于上", "于下", "于同", "黄疸", "黄染", "高烧",
-        "朱砂", "田间", "许久", "何时", "孙辈", "农民", "全家", "蒙古",
+        "朱砂", "田间", "许久", "何时", "孙辈", "农民", "全家", "蒙古", "盖章", "卫生", "管床",
+        "解释", "全麻", "白班", "常规",
     )
 )  # fmt: skip
 # How much a name's context vouches for it: glued to a label in running text (患者刘旻因),
@@ -146,6 +147,13 @@ _PATIENTS = frozenset(("患者", "病人", "患儿", "病员"))
 # Words after a name that only a person's name stands before (李明华陪同, 王建国之子).
 _NAME_MARKS = ("陪同", "代诉", "签字", "签名", "之子", "之女", "之母", "之父", "之妻", "之夫")
 _MARK_SET = frozenset(_NAME_MARKS)
+_PERSON_FIELDS = frozenset(
+    (
+        "联系人", "紧急联系人", "监护人", "法定代理人", "代理人", "委托人", "授权委托人",
+        "联系人及电话", "联系人/电话", "联系人及联系方式", "联系人/联系方式", "签名人", "家长",
+        "签名", "签字", "医生签名", "医师签名", "护士签名", "患者签名", "家属签名",
+    )
+)  # fmt: skip
 # Up to this many names, each is looked for with str.find; more take one pass of the text.
 _FIND_EACH = 16
 _TIME_AFTER_NAME = re.compile("于(?:[0-9０-９一二三四五六七八九十半数两]|今|昨|前|近|入院|当)")
@@ -183,6 +191,12 @@ class NameRecognizer(Recognizer):
         self._compounds = frozenset(COMPOUND_SURNAMES)
         self._gap = re.compile(LABEL_GAP)
         self._label_set = frozenset(NAME_LABELS + _NAME_MARKS)
+        # Labels whose value can only be a person's name.
+        self._name_fields = frozenset(
+            label
+            for label in NAME_LABELS + PROFESSIONAL_TITLES
+            if "姓" in label or label in _PERSON_FIELDS
+        )
         self._may_start_value = (
             self._surnames | {c[0] for c in COMPOUND_SURNAMES} | set(" \t\u3000:：为是")
         )
@@ -328,10 +342,12 @@ class NameRecognizer(Recognizer):
             return []
         name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
         gap = text[end:name_start]
-        # After 姓名： or 术者： a name-like word is a name (宁静 is a person there).
         colon = "：" in gap or ":" in gap
         label = text[start:end]
         field = colon or " " in gap or "\t" in gap or "\u3000" in gap
+        # After 姓名： a name-like word is a name (宁静 is a person there); after 术者： or
+        # 记录： a word that reads like a name is a word (记录：卫生宣教, 麻醉：全麻).
+        name_field = field and label in self._name_fields
         name_end = self._read_name(text, name_start, FIELD if field else BESIDE)
         if name_end == name_start:
             return []
@@ -359,7 +375,17 @@ class NameRecognizer(Recognizer):
             # 请医生查明, 辅助手段来: glued to a field label, a name must end the phrase
             # (护士刘婷。), not run on into it.
             return []
-        name_end = self._trim(text, name_start, name_end, colon)
+        value = text[name_start:name_end]
+        if (
+            field
+            and not name_field
+            and (
+                value in _NOT_NAMES
+                or (value[:2] in _NOT_NAMES and _is_han(text[name_end : name_end + 1]))
+            )
+        ):
+            return []
+        name_end = self._trim(text, name_start, name_end, field)
         if name_end > name_start:
             return [Candidate(name_start, name_end, PERSON, LABELLED)]
         return []
