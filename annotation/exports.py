@@ -9,8 +9,8 @@
 Before anything is written, items whose prompt holds an evaluation prompt (at least half
 of its character 13-grams, the project's decontamination rule) are kept out, then near-
 duplicate prompts are removed (MinHash LSH over the prompt text, confirmed on true Jaccard
-≥ ``near_dup_threshold``): of each cluster the item with the most judgements is kept, then
-the one with the smallest hash of its id.
+by the pipelines' rule, ``near_dup_threshold`` − 0.1): of each cluster the item with the
+most judgements is kept, then the one with the smallest hash of its id.
 
 Pairs come only from settled items (``final_ranks`` set, by agreement or adjudication): every
 C(K, 2) pair of the K responses whose final ranks differ, the better-ranked one chosen; equal
@@ -43,8 +43,8 @@ import pyarrow.parquet as pq
 from annotation.records import DIMENSIONS, Judgement, LabeledItem, Message
 from pipelines.dedup.config import DecontamConfig, NearDedupConfig
 from pipelines.dedup.decontam import EvalIndex, EvalItem
-from pipelines.dedup.minhash import band_keys, band_layout, signatures
-from pipelines.dedup.shingles import jaccard, shingles
+from pipelines.dedup.minhash import band_hashes, band_layout, check_threshold, signatures
+from pipelines.dedup.shingles import hash_jaccard, hash_sets, shingle_hashes
 from pipelines.errors import MedloomError
 from pipelines.hashing import stable_hash, text_key
 from schemas import SchemaSpec
@@ -139,14 +139,15 @@ def _without_near_duplicates(
     if len(items) < 2:
         return items, 0
     config = NearDedupConfig(threshold=threshold)
-    shingle_sets = [shingles(_prompt_text(i), config.ngram, config.shingling) for i in items]
-    rows = signatures(shingle_sets, config.num_perm, config.seed)
-    layout = band_layout(config)
-    buckets: dict[bytes, list[int]] = defaultdict(list)
-    for position, (shingle_set, signature) in enumerate(zip(shingle_sets, rows, strict=True)):
-        if shingle_set:
-            for key in band_keys(signature, *layout):
-                buckets[key].append(position)
+    flat, offsets = shingle_hashes([_prompt_text(i) for i in items], config.ngram, config.shingling)
+    shingle_sets = hash_sets(flat, offsets)
+    rows = signatures(flat, offsets, config.num_perm, config.seed)
+    keys = band_hashes(rows, *band_layout(config))
+    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for position, (shingle_set, row) in enumerate(zip(shingle_sets, keys.tolist(), strict=True)):
+        if len(shingle_set):
+            for band, key in enumerate(row):
+                buckets[(band, key)].append(position)
     parent = list(range(len(items)))
 
     def root(node: int) -> int:
@@ -155,8 +156,9 @@ def _without_near_duplicates(
             node = parent[node]
         return node
 
+    confirm_at = check_threshold(config)
     for a, b in _candidate_pairs(buckets):
-        if root(a) != root(b) and jaccard(shingle_sets[a], shingle_sets[b]) >= threshold:
+        if root(a) != root(b) and hash_jaccard(shingle_sets[a], shingle_sets[b]) >= confirm_at:
             parent[root(b)] = root(a)
     clusters: dict[int, list[LabeledItem]] = defaultdict(list)
     for position, item in enumerate(items):
@@ -166,7 +168,7 @@ def _without_near_duplicates(
     return kept, len(items) - len(kept)
 
 
-def _candidate_pairs(buckets: Mapping[bytes, list[int]]) -> Iterator[tuple[int, int]]:
+def _candidate_pairs(buckets: Mapping[tuple[int, int], list[int]]) -> Iterator[tuple[int, int]]:
     seen: set[tuple[int, int]] = set()
     for members in buckets.values():
         for i, a in enumerate(members):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pipelines.dedup.shingles import fold, jaccard, shingles
+import numpy as np
+
+from pipelines.dedup.shingles import (
+    fold,
+    fold_many,
+    hash_jaccard,
+    hash_sets,
+    jaccard,
+    shingle_hashes,
+    shingles,
+)
 
 
 def test_fold_removes_punctuation_space_and_width_and_script() -> None:
@@ -46,3 +56,35 @@ def test_traditional_and_simplified_copies_are_identical() -> None:
 
 def test_jaccard_of_empty_sets_is_zero() -> None:
     assert jaccard(set(), set()) == 0.0
+
+
+_BATCH = [
+    "患者男，65岁，反复胸闷气短三年。",
+    "",
+    "咳嗽",
+    "高血壓患者， 血压１５０／９０ＭＭＨＧ。",
+    "Take aspirin daily, with food.",
+    "café cafe\u0301 ﬁbrosis ① 病",
+    "间\u200b隔\n换行\r\n",
+]
+
+
+def test_a_batch_folds_as_each_text_alone() -> None:
+    assert fold_many(_BATCH) == [fold(text) for text in _BATCH]
+    assert fold_many(_BATCH)[5] == "cafécaféfibrosis1病"
+
+
+def test_shingle_hashes_are_the_shingle_sets_hashed() -> None:
+    sets = hash_sets(*shingle_hashes(_BATCH, 5))
+    assert [len(s) for s in sets] == [len(shingles(text, 5)) for text in _BATCH]
+    assert all((np.diff(s.astype(np.float64)) > 0).all() for s in sets)
+    first, same = hash_sets(*shingle_hashes([_BATCH[0], _BATCH[0] + "谢谢医生"], 5))
+    assert hash_jaccard(first, same) == jaccard(
+        shingles(_BATCH[0], 5), shingles(_BATCH[0] + "谢谢医生", 5)
+    )
+
+
+def test_hash_jaccard_of_empty_sets_is_zero() -> None:
+    empty, cough = hash_sets(*shingle_hashes(["", "咳嗽"], 5))
+    assert hash_jaccard(empty, empty) == 0.0
+    assert hash_jaccard(cough, cough) == 1.0

@@ -28,6 +28,9 @@ from pipelines.errors import MedloomError
 
 _SEPARATOR = "\x1f"
 _SOURCE = "input"
+# Lines travel in chunks until they are spread over the workers: Beam's cost is per element.
+READ_CHUNK = 2048
+ERRORS = "errors"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="confirm candidates on the MinHash estimate instead of their shingles",
     )
+    dedup.add_argument(
+        "--check-threshold",
+        type=float,
+        default=0.0,
+        help="confirm candidates at this similarity (default: threshold - 0.1)",
+    )
     dedup.add_argument("--clusters", help="also write dedup_cluster rows (JSONL) here")
     dedup.set_defaults(handler=run_dedup, accepts_beam_options=True)
 
@@ -70,6 +79,8 @@ def config_from_args(args: argparse.Namespace) -> NearDedupConfig:
     """The NearDedupConfig the command-line flags describe; a bad value is a MedloomError."""
     if not 0.0 < args.threshold <= 1.0:
         raise MedloomError(f"--threshold must be in (0, 1], not {args.threshold}")
+    if not 0.0 <= args.check_threshold <= 1.0:
+        raise MedloomError(f"--check-threshold must be in [0, 1], not {args.check_threshold}")
     if args.num_perm < 1 or args.ngram < 1:
         raise MedloomError("--num-perm and --ngram must be positive")
     if args.bands * max(args.rows, 1) > args.num_perm:
@@ -83,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> NearDedupConfig:
         shingling=args.shingling,
         seed=args.seed,
         true_jaccard_check=not args.no_true_jaccard,
+        check_threshold=args.check_threshold,
     )
 
 
@@ -107,28 +119,49 @@ def parse_line(number: int, line: str) -> dict[str, Any]:
     }
 
 
-def _read_lines(path: str) -> Iterator[dict[str, Any]]:
+def _read_chunks(path: str) -> Iterator[list[tuple[int, bytes]]]:
+    """The file's lines with their numbers, ``READ_CHUNK`` at a time (one element each)."""
+    chunk: list[tuple[int, bytes]] = []
     with FileSystems.open(path) as stream:
         for number, raw in enumerate(stream, start=1):
-            line = raw.decode("utf-8", errors="replace").strip()
-            if line:
-                yield parse_line(number, line)
+            chunk.append((number, raw))
+            if len(chunk) >= READ_CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse_chunk(chunk: list[tuple[int, bytes]]) -> Iterator[Any]:
+    """A chunk's documents as one list, and its unusable lines as another (``ERRORS``)."""
+    documents, errors = [], []
+    for number, raw in chunk:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if line:
+            row = parse_line(number, line)
+            (errors if "error" in row else documents).append(row)
+    yield documents
+    if errors:
+        yield beam.pvalue.TaggedOutput(ERRORS, errors)
 
 
 def _user_id(document_id: str) -> Any:
-    return json.loads(document_id.rsplit(_SEPARATOR, 1)[0])
+    return json.loads(_user_id_json(document_id))
+
+
+def _user_id_json(document_id: str) -> str:
+    """The id as the input line wrote it, in JSON (the document id begins with it)."""
+    return document_id.rsplit(_SEPARATOR, 1)[0]
 
 
 def _output_line(row: dict[str, Any]) -> str:
     if "error" in row:
-        out = {"id": None, "cluster": None, "kept": False, **row}
-    else:
-        out = {
-            "id": _user_id(row["id"]),
-            "cluster": _user_id(row["cluster"]),
-            "kept": row["kept"],
-        }
-    return json.dumps(out, ensure_ascii=False)
+        return json.dumps({"id": None, "cluster": None, "kept": False, **row}, ensure_ascii=False)
+    kept = "true" if row["kept"] else "false"
+    return (
+        f'{{"id": {_user_id_json(row["id"])}, "cluster": {_user_id_json(row["cluster"])}, '
+        f'"kept": {kept}}}'
+    )
 
 
 def _cluster_line(row: dict[str, Any]) -> str:
@@ -152,21 +185,21 @@ def run_dedup(args: argparse.Namespace, beam_args: list[str]) -> int:
         lines = (
             pipeline
             | "Input" >> beam.Create([args.input])
-            | "ReadLines" >> beam.FlatMap(_read_lines)
+            | "ReadChunks" >> beam.FlatMap(_read_chunks)
             | "Spread" >> beam.Reshuffle()
+            | "ParseLines" >> beam.FlatMap(_parse_chunk).with_outputs(ERRORS, main="documents")
         )
-        parsed = lines | "SplitErrors" >> beam.Partition(lambda row, _: int("error" in row), 2)
-        deduped = parsed[0] | "NearDedup" >> NearDedup(config, {}, 0, False)
-        rows = (deduped.clusters, parsed[1]) | "AllRows" >> beam.Flatten()
+        deduped = lines.documents | "NearDedup" >> NearDedup(config, {}, 0, False, batched=True)
+        rows = (deduped.clusters, lines[ERRORS]) | "AllRows" >> beam.Flatten()
         _ = (
             rows
-            | "Format" >> beam.Map(_output_line)
+            | "Format" >> beam.Map(lambda batch: "\n".join(map(_output_line, batch)))
             | "Write" >> beam.io.WriteToText(args.output, num_shards=1, shard_name_template="")
         )
         if args.clusters:
             _ = (
                 deduped.clusters
-                | "FormatClusters" >> beam.Map(_cluster_line)
+                | "FormatClusters" >> beam.Map(lambda batch: "\n".join(map(_cluster_line, batch)))
                 | "WriteClusters"
                 >> beam.io.WriteToText(args.clusters, num_shards=1, shard_name_template="")
             )

@@ -6,8 +6,12 @@ node's smaller neighbours to the smallest of them. Each round is a GroupByKey on
 nothing is collected into the driver and no structure must hold the graph: a worker holds
 one node's neighbours at a time, iterated twice (Beam pages large groups). The paper proves
 O(log² n) rounds and measures about log n; the rounds are unrolled in the graph, a fixed
-number (``component_rounds``, default 8), and ``unconverged`` counts the nodes whose label
+number (``component_rounds``, default 4), and ``unconverged`` counts the nodes whose label
 is not yet their component's minimum, so a run can tell.
+
+Edges travel in batches: one element per bundle and partition of the nodes (a stable CRC32
+of the node, ``partitions`` of them), since Beam's cost is per element; a worker holds one
+partition's edges, E/``partitions`` of them.
 
 Nodes are strings that sort in keep order (pipelines.dedup.near.node_key): the minimum of a
 component is the copy to keep, and a component's label is that node.
@@ -15,78 +19,148 @@ component is the copy to keep, and a component's label is that node.
 
 from __future__ import annotations
 
+import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Literal
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 Edge = tuple[str, str]
+Batch = tuple[int, list[Edge]]
+# What a step sends on: each edge keyed by its first node, by both nodes, or as labels (the
+# first node labelled with the second, and the second with itself).
+Then = Literal["first", "both", "labels"]
+PARTITIONS = 64
 
 
-def _both_directions(edge: Edge) -> Iterator[Edge]:
-    yield edge
-    yield edge[1], edge[0]
+def partition_of(node: str, partitions: int) -> int:
+    """The partition of a node: the same in every worker process (unlike ``hash``)."""
+    return zlib.crc32(node.encode("utf-8")) % partitions
 
 
-def _large_star(element: tuple[str, Iterable[str]]) -> Iterator[Edge]:
-    node, neighbours = element
-    smallest = min(min(neighbours), node)
-    for neighbour in neighbours:
-        if neighbour > node:
-            yield neighbour, smallest
+class _Batcher(beam.DoFn):
+    """Collects a bundle's edges by the partition of their key; one element per partition."""
+
+    def __init__(self, then: Then, partitions: int) -> None:
+        self._then = then
+        self._partitions = partitions
+
+    def start_bundle(self) -> None:
+        self._out: dict[int, list[Edge]] = defaultdict(list)
+
+    def emit(self, a: str, b: str) -> None:
+        self._out[partition_of(a, self._partitions)].append((a, b))
+        if self._then == "both":
+            self._out[partition_of(b, self._partitions)].append((b, a))
+        elif self._then == "labels":
+            self._out[partition_of(b, self._partitions)].append((b, b))
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for part, edges in self._out.items():
+            yield WindowedValue((part, edges), MIN_TIMESTAMP, [GlobalWindow()])
+        self._out.clear()
 
 
-def _small_star(element: tuple[str, Iterable[str]]) -> Iterator[Edge]:
-    node, smaller = element
-    linked = set(smaller)
-    linked.add(node)
-    smallest = min(linked)
-    for other in linked:
-        if other != smallest:
-            yield other, smallest
+class _Orient(_Batcher):
+    def process(self, edge: Edge) -> None:
+        self.emit(max(edge), min(edge))
 
 
-def _labels(edge: Edge) -> Iterator[Edge]:
-    yield edge
-    yield edge[1], edge[1]
+def _neighbourhoods(batches: Iterable[list[Edge]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for edges in batches:
+        for node, neighbour in edges:
+            found[node].append(neighbour)
+    return found
+
+
+class _LargeStar(_Batcher):
+    """Every larger neighbour of a node is linked to the smallest node of its neighbourhood."""
+
+    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> None:
+        for node, neighbours in _neighbourhoods(element[1]).items():
+            smallest = min(min(neighbours), node)
+            for neighbour in neighbours:
+                if neighbour > node:
+                    self.emit(neighbour, smallest)
+
+
+class _SmallStar(_Batcher):
+    """A node and its smaller neighbours are all linked to the smallest of them."""
+
+    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> None:
+        for node, smaller in _neighbourhoods(element[1]).items():
+            linked = set(smaller)
+            linked.add(node)
+            smallest = min(linked)
+            for other in linked:
+                if other != smallest:
+                    self.emit(other, smallest)
+
+
+def _smallest_labels(element: tuple[int, Iterable[list[Edge]]]) -> Iterator[Edge]:
+    for node, labels in _neighbourhoods(element[1]).items():
+        yield node, min(labels)
 
 
 class ConnectedComponents(beam.PTransform):
     """Edges (u, v) → (node, label) for every node on an edge; label = component minimum."""
 
-    def __init__(self, rounds: int) -> None:
+    def __init__(self, rounds: int, partitions: int = PARTITIONS) -> None:
         super().__init__()
+        if rounds < 1:
+            raise ValueError(f"connected components need at least one round, not {rounds}")
         self._rounds = rounds
+        self._partitions = partitions
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
-        current = edges | "Orient" >> beam.Map(lambda e: (max(e), min(e)))
+        parts = self._partitions
+        current = edges | "Orient" >> beam.ParDo(_Orient("both", parts))
         for i in range(self._rounds):
+            last = i == self._rounds - 1
             current = (
                 current
-                | f"LargeStarEdges{i}" >> beam.FlatMap(_both_directions)
                 | f"LargeStarGroup{i}" >> beam.GroupByKey()
-                | f"LargeStar{i}" >> beam.FlatMap(_large_star)
+                | f"LargeStar{i}" >> beam.ParDo(_LargeStar("first", parts))
                 | f"SmallStarGroup{i}" >> beam.GroupByKey()
-                | f"SmallStar{i}" >> beam.FlatMap(_small_star)
+                | f"SmallStar{i}" >> beam.ParDo(_SmallStar("labels" if last else "both", parts))
             )
         return (
             current
-            | "LabelEdges" >> beam.FlatMap(_labels)
-            | "SmallestLabel" >> beam.CombinePerKey(min)
+            | "GroupLabels" >> beam.GroupByKey()
+            | "SmallestLabel" >> beam.FlatMap(_smallest_labels)
         )
 
 
-def _members_under_a_non_root(element: tuple[str, dict[str, Iterable[str]]]) -> int:
-    label, joined = element
-    if all(own == label for own in joined["own"]):
-        return 0
-    return sum(1 for _ in joined["members"])
+class _MembersByLabel(_Batcher):
+    def process(self, element: Edge) -> None:
+        node, label = element
+        self.emit(label, "")
+        self.emit(node, label)
 
 
-def unconverged(labels: beam.PCollection) -> beam.PCollection:
+def _members_under_a_non_root(element: tuple[int, Iterable[list[Edge]]]) -> int:
+    own: dict[str, str] = {}
+    members: dict[str, int] = defaultdict(int)
+    for edges in element[1]:
+        for node, label in edges:
+            if label:
+                own[node] = label
+            else:
+                members[node] += 1
+    return sum(n for label, n in members.items() if own.get(label, label) != label)
+
+
+def unconverged(labels: beam.PCollection, partitions: int = PARTITIONS) -> beam.PCollection:
     """How many nodes have a label that itself has a smaller label (0 once converged)."""
     return (
-        {"members": labels | "ByLabel" >> beam.Map(lambda kv: (kv[1], kv[0])), "own": labels}
-        | "JoinLabelOfLabel" >> beam.CoGroupByKey()
+        labels
+        | "MembersAndOwnLabels" >> beam.ParDo(_MembersByLabel("first", partitions))
+        | "JoinLabelOfLabel" >> beam.GroupByKey()
         | "MembersUnderNonRoot" >> beam.Map(_members_under_a_non_root)
         | "CountUnconverged" >> beam.CombineGlobally(sum)
     )

@@ -33,16 +33,22 @@ class NearDedupConfig:
     seed: int = 42
     # Candidates are confirmed on their shingle sets; off: on the MinHash estimate.
     true_jaccard_check: bool = True
+    # A candidate is confirmed when its similarity reaches this. 0 (the default) means
+    # threshold − 0.1: the bands are laid out to find pairs down to that similarity with
+    # probability ≥ 0.995 (minhash.band_layout), and what the check removes is what LSH
+    # finds by chance, far below. Set it to the threshold for a hard cut there.
+    check_threshold: float = 0.0
     # A bucket with more members is compared against its first member only (O(n), not O(n²)).
     max_bucket_size: int = 64
     # Band keys are shuffled in this many partitions; raise it with the corpus (memory per
     # worker is documents × bands / band_partitions band entries).
-    band_partitions: int = 256
-    # Large-star/small-star rounds unrolled in the graph; each round at least halves the
-    # longest path of a component, so 8 cover chains of 256 near-copies (copies of one text
-    # form a star, which converges in two). Nodes left unconverged are counted, and the run
-    # warns. Every round is two shuffles, so rounds cost time even on a small corpus.
-    component_rounds: int = 8
+    band_partitions: int = 64
+    # Large-star/small-star rounds unrolled in the graph. The pair check hands them stars
+    # (its bundle's pairs contracted by union-find), which need one round when a bundle saw
+    # all of a component's pairs; each further round at least halves the longest path left
+    # between bundles, so 4 cover chains of 16 bundles. Nodes left unconverged are counted,
+    # and the run warns. Every round is two shuffles, so rounds cost time on any corpus.
+    component_rounds: int = 4
 
 
 @dataclass

@@ -2,8 +2,13 @@
 
 Kernel: rensa's R-MinHash (``rensa`` 0.5.0, ``RMinHash.ALGORITHM_VERSION`` 2), chosen by
 measurement over datasketch 2.0 on our data (benchmarks/dedup.py: about 5× faster per
-document). Signatures of different schemes or libraries are not comparable, so every run
-records ``minhash_parameters`` in its manifest.
+document), fed with medloom's 64-bit shingle hashes (``pipelines.dedup.shingles.HASH_SCHEME``)
+a batch at a time. Signatures of different schemes or libraries are not comparable, so every
+run records ``minhash_parameters`` in its manifest.
+
+A band's key is one 64-bit hash of its index and its rows' minima (SplitMix64 steps, in numpy
+for a whole batch); two different bands share a key with probability 2^-64, and every
+candidate is checked anyway.
 
 Bands: with a true-Jaccard check of every candidate, a missed pair costs more than a spurious
 candidate, so ``band_layout`` takes the most rows per band whose banding still makes a pair
@@ -13,12 +18,11 @@ permutations: 32 bands × 4 rows; FACTS.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import rensa
 
 from pipelines.dedup.config import NearDedupConfig
+from pipelines.dedup.shingles import HASH_SCHEME, mix
 
 SCHEME = "rensa.RMinHash"
 RECALL_MARGIN = 0.1
@@ -46,11 +50,17 @@ def band_layout(config: NearDedupConfig) -> tuple[int, int]:
     return config.num_perm, 1
 
 
+def check_threshold(config: NearDedupConfig) -> float:
+    """The similarity at which a candidate pair is confirmed (see NearDedupConfig)."""
+    return config.check_threshold or max(0.0, round(config.threshold - RECALL_MARGIN, 6))
+
+
 def minhash_parameters(config: NearDedupConfig) -> dict[str, object]:
     """What makes signatures comparable: record it in the run manifest."""
     bands, rows = band_layout(config)
     return {
         "scheme": SCHEME,
+        "token_hash": HASH_SCHEME,
         "library": f"rensa {_version('rensa')}",
         "algorithm_version": rensa.RMinHash.ALGORITHM_VERSION,
         "num_perm": config.num_perm,
@@ -61,6 +71,7 @@ def minhash_parameters(config: NearDedupConfig) -> dict[str, object]:
         "ngram": config.ngram,
         "threshold": config.threshold,
         "true_jaccard_check": config.true_jaccard_check,
+        "check_threshold": check_threshold(config),
     }
 
 
@@ -70,20 +81,20 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def signatures(shingle_sets: Sequence[set[str]], num_perm: int, seed: int) -> np.ndarray:
-    """One row of ``num_perm`` uint32 minima per shingle set (a batch at a time)."""
-    matrix = rensa.RMinHash.digest_matrix_from_token_sets(
-        [list(s) for s in shingle_sets], num_perm, seed
-    )
-    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(shingle_sets), num_perm)
+def signatures(flat: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """One row of ``num_perm`` uint32 minima per text, from ``shingle_hashes``' arrays."""
+    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, num_perm, seed)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, num_perm)
 
 
-def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[bytes]:
-    """One bucket key per band: the band's index and its rows' minima."""
-    return [
-        band.to_bytes(2, "little") + signature[band * rows : (band + 1) * rows].tobytes()
-        for band in range(bands)
-    ]
+def band_hashes(rows_of_signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(texts, bands) uint64 bucket keys: band ``b`` of a text hashes its index and minima."""
+    count = len(rows_of_signatures)
+    cells = rows_of_signatures[:, : bands * rows].reshape(count, bands, rows).astype(np.uint64)
+    keys = np.broadcast_to(np.arange(bands, dtype=np.uint64), (count, bands)).copy()
+    for row in range(rows):
+        keys = mix(keys ^ (cells[:, :, row] + np.uint64(0x9E3779B97F4A7C15)))
+    return keys
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:

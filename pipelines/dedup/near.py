@@ -1,24 +1,33 @@
 """Near-duplicate removal: MinHash LSH candidates, a check of each, components, one kept.
 
-    documents ─► Sign (shingles, MinHash, band keys) ─► GroupBuckets ─► PairsInBucket
-        ─► Verify (true Jaccard, or the MinHash estimate) ─► ConnectedComponents
-        ─► keep the smallest node of each component; the rest are rejects
+    documents ─► Sign: blocks of documents, and their band entries by partition
+        ─► PairsInBucket (numpy, per partition) ─► pairs by block
+        ─► JoinFirstEnds, JoinSecondEnds: each pair meets both its texts, is checked
+        ─► ConnectedComponents ─► Assign (a block meets its labels) ─► KeepSmallest
 
-Band entries travel in batches, one element per (batch, partition of the band keys): a
-shuffle of N·bands/partitions elements, not N·bands, since Beam's cost is per element; a
-worker holds one partition's entries, N·bands/``band_partitions`` of them.
+Beam's cost is per element, so documents travel in blocks of ``BLOCK_DOCS``: a block is one
+element keyed by a random 63-bit id, and a document is located by (block, row). Band
+entries leave a block as one element per partition of the band keys, numpy arrays of
+(key, rank, row); a worker holds one partition's entries, N·bands/``band_partitions`` of
+them. A candidate pair is two locations; it is brought to the block of each end in turn
+(two joins with the blocks), checked on the texts' shingle sets, and becomes an edge.
+Only pairs, edges and labels travel one by one, and there are as many as there are
+duplicates, not documents.
+
 A bucket of at most ``max_bucket_size`` members yields all its pairs; a larger one (a
-boilerplate band, a thousand copies of one text) yields each member paired with the bucket's
-smallest node only: O(n) work, never O(n²). The copy kept is the component's smallest node,
-and nodes sort by source priority (higher first), then a hash of the id: never arrival order.
-Every document leaves as kept or rejected, and every one gets a ``dedup_cluster`` row.
+boilerplate band, a thousand copies of one text) yields each member paired with the
+bucket's first member only: O(n) work, never O(n²). The copy kept is the component's
+smallest node, and nodes sort by source priority (higher first), then a hash of the id:
+never arrival order. Every document leaves as kept or rejected, and every one gets a
+``dedup_cluster`` row.
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -29,22 +38,31 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
 from pipelines.dedup.components import ConnectedComponents, unconverged
 from pipelines.dedup.config import NearDedupConfig
-from pipelines.dedup.minhash import band_keys, band_layout, estimated_jaccard, signatures
-from pipelines.dedup.shingles import jaccard, shingles
+from pipelines.dedup.minhash import (
+    band_hashes,
+    band_layout,
+    check_threshold,
+    estimated_jaccard,
+    signatures,
+)
+from pipelines.dedup.shingles import hash_jaccard, hash_sets, shingle_hashes
 from pipelines.hashing import stable_hash
 from pipelines.transforms import REJECTED, Document, reject
 
 CLUSTERS = "clusters"
+KEPT = "kept"
+CLUSTERED = "clustered"
 BANDS = "bands"
+TEXTS = "texts"
 STAGE = "near_dedup"
 # Priorities are shifted into 10 non-negative digits so that the string order is the rank.
 _PRIORITY_OFFSET = 1 << 31
 _PREFIX = 26
-SIGN_BATCH = 2048
+BLOCK_DOCS = 2048
+# A located node: the node key, then "\x1f", the block (16 hex digits), the row (8).
+_LOCATION = 25
 
-
-# Texts whose shingle sets a verifier keeps while it checks candidate pairs.
-SHINGLE_CACHE_TEXTS = 256
+Member = tuple[str, Document]
 
 
 def node_key(document_id: str, priority: int) -> str:
@@ -57,169 +75,337 @@ def node_id(node: str) -> str:
     return node[_PREFIX:]
 
 
-class _Sign(CountingDoFn):
-    """Documents → (node, (document, signature)) and (band key, node), a batch at a time."""
+def _locate(node: str, block: int, row: int) -> str:
+    return f"{node}\x1f{block:016x}{row:08x}"
 
-    def __init__(self, config: NearDedupConfig, priorities: dict[str, int], stage: str) -> None:
-        self._stage = stage
-        self._config = config
-        self._priorities = priorities
-        self._layout = band_layout(config)
-        self._partitions = config.band_partitions
 
-    def start_bundle(self) -> None:
-        super().start_bundle()
-        self._batch: list[tuple[str, Document, set[str]]] = []
-
-    def process(self, document: Document) -> Iterator[Any]:
-        node = node_key(document["id"], self._priorities.get(document["source"], 0))
-        self._batch.append(
-            (node, document, shingles(document["text"], self._config.ngram, self._config.shingling))
-        )
-        if len(self._batch) >= SIGN_BATCH:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterator[Any]:
-        for output in self._flush():
-            if isinstance(output, beam.pvalue.TaggedOutput):
-                yield beam.pvalue.TaggedOutput(output.tag, _in_global_window(output.value))
-            else:
-                yield _in_global_window(output)
-        yield from super().finish_bundle()
-
-    def _flush(self) -> Iterator[Any]:
-        batch, self._batch = self._batch, []
-        if not batch:
-            return
-        config = self._config
-        rows = signatures([s for _, _, s in batch], config.num_perm, config.seed)
-        partitions: dict[int, list[tuple[bytes, str]]] = defaultdict(list)
-        for (node, document, shingle_set), signature in zip(batch, rows, strict=True):
-            self.count(document["source"], f"{self._stage}/documents")
-            yield node, (document, signature)
-            if not shingle_set:
-                self.count(document["source"], f"{self._stage}/no_shingles")
-                continue
-            for key in band_keys(signature, *self._layout):
-                # The band's first minimum is already uniform: it picks the partition.
-                partitions[int.from_bytes(key[2:6], "little") % self._partitions].append(
-                    (key, node)
-                )
-        for partition, entries in partitions.items():
-            yield beam.pvalue.TaggedOutput(BANDS, (partition, entries))
+def _location(located: str) -> tuple[int, int]:
+    return int(located[-24:-8], 16), int(located[-8:], 16)
 
 
 def _in_global_window(value: Any) -> WindowedValue:
     return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
 
 
+def _windowed(outputs: Iterable[Any]) -> Iterator[Any]:
+    """Outputs of ``finish_bundle``, which must carry their window (main or tagged)."""
+    for output in outputs:
+        if isinstance(output, beam.pvalue.TaggedOutput):
+            yield beam.pvalue.TaggedOutput(output.tag, _in_global_window(output.value))
+        else:
+            yield _in_global_window(output)
+
+
+class _Outputs:
+    """A call's outputs by tag; sent one by one, or in batched mode as one list per tag."""
+
+    def __init__(self, batched: bool) -> None:
+        self._batched = batched
+        self._values: dict[str, list[Any]] = defaultdict(list)
+
+    def add(self, tag: str, value: Any) -> None:
+        self._values[tag].append(value)
+
+    def sent(self) -> Iterator[Any]:
+        for tag, values in self._values.items():
+            if self._batched:
+                yield values if tag == KEPT else beam.pvalue.TaggedOutput(tag, values)
+            elif tag == KEPT:
+                yield from values
+            else:
+                yield from (beam.pvalue.TaggedOutput(tag, value) for value in values)
+        self._values.clear()
+
+
+class _Payloads:
+    """What a pair is checked on: shingle-hash sets (true Jaccard), or MinHash signatures."""
+
+    def __init__(self, config: NearDedupConfig) -> None:
+        self._config = config
+
+    def of(self, texts: Sequence[str]) -> list[np.ndarray]:
+        config = self._config
+        flat, offsets = shingle_hashes(texts, config.ngram, config.shingling)
+        if not config.true_jaccard_check:
+            return list(signatures(flat, offsets, config.num_perm, config.seed))
+        return hash_sets(flat, offsets)
+
+    def read(self, sent: bytes) -> np.ndarray:
+        """A payload that travelled as bytes (Beam pickles arrays, slowly)."""
+        return np.frombuffer(sent, np.uint64 if self._config.true_jaccard_check else np.uint32)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        if self._config.true_jaccard_check:
+            return hash_jaccard(a, b)
+        return estimated_jaccard(a, b)
+
+
+class _Sign(CountingDoFn):
+    """Documents → blocks (block, [(node, document)]) and their band entries by partition."""
+
+    def __init__(
+        self, config: NearDedupConfig, priorities: dict[str, int], stage: str, batched: bool
+    ) -> None:
+        self._stage = stage
+        self._config = config
+        self._priorities = priorities
+        self._layout = band_layout(config)
+        self._partitions = config.band_partitions
+        self._batched = batched
+
+    def setup(self) -> None:
+        self._random = random.Random()
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._batch: list[Member] = []
+        self._ranks: list[int] = []
+
+    def process(self, element: Document | list[Document]) -> Iterator[Any]:
+        for document in element if self._batched else [element]:
+            priority = self._priorities.get(document["source"], 0)
+            hashed = stable_hash(document["id"])
+            self._batch.append(
+                (f"{_PRIORITY_OFFSET - priority:010d}{hashed:016x}{document['id']}", document)
+            )
+            self._ranks.append(hashed)
+            if len(self._batch) >= BLOCK_DOCS:
+                yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from _windowed(self._flush())
+        yield from super().finish_bundle()
+
+    def _flush(self) -> Iterator[Any]:
+        batch, self._batch = self._batch, []
+        ranks, self._ranks = self._ranks, []
+        if not batch:
+            return
+        config = self._config
+        block = self._random.getrandbits(63)
+        flat, offsets = shingle_hashes(
+            [document["text"] for _, document in batch], config.ngram, config.shingling
+        )
+        keys = band_hashes(signatures(flat, offsets, config.num_perm, config.seed), *self._layout)
+        signed = offsets[1:] > offsets[:-1]
+        for (_, document), has_shingles in zip(batch, signed.tolist(), strict=True):
+            self.count(document["source"], f"{self._stage}/documents")
+            if not has_shingles:
+                self.count(document["source"], f"{self._stage}/no_shingles")
+        yield block, batch
+        yield beam.pvalue.TaggedOutput(
+            TEXTS,
+            (block, (_pack([n for n, _ in batch]), _pack([d["text"] for _, d in batch]))),
+        )
+        rows = np.flatnonzero(signed).astype(np.uint32)
+        bands = keys.shape[1]
+        entry_keys = keys[rows].ravel()
+        entry_rows = np.repeat(rows, bands)
+        entry_ranks = np.repeat(np.array(ranks, dtype=np.uint64)[rows], bands)
+        partition = entry_keys % np.uint64(self._partitions)
+        order = np.argsort(partition, kind="stable")
+        cuts = np.flatnonzero(np.diff(partition[order])) + 1
+        for part in np.split(order, cuts):
+            if len(part):
+                yield beam.pvalue.TaggedOutput(
+                    BANDS,
+                    (
+                        int(partition[part[0]]),
+                        (
+                            block,
+                            entry_keys[part].tobytes(),
+                            entry_ranks[part].tobytes(),
+                            entry_rows[part].tobytes(),
+                        ),
+                    ),
+                )
+
+
 class _PairsInBucket(CountingDoFn):
+    """A partition's band entries → candidate pairs, sent to the block of their first end."""
+
     def __init__(self, max_bucket_size: int, stage: str) -> None:
         self._stage = stage
         self._max = max_bucket_size
 
-    def process(self, element: tuple[int, Iterable[list[tuple[bytes, str]]]]) -> Iterator[Any]:
+    def process(self, element: tuple[int, Iterable[tuple[int, Any, Any, Any]]]) -> Iterator[Any]:
         _, batches = element
-        buckets: dict[bytes, list[str]] = defaultdict(list)
-        for entries in batches:
-            for key, node in entries:
-                buckets[key].append(node)
-        for nodes in buckets.values():
-            if len(nodes) > 1:
-                yield from self._pairs(nodes)
-
-    def _pairs(self, nodes: list[str]) -> Iterator[tuple[str, str]]:
-        if len(nodes) <= self._max:
-            members = sorted(set(nodes))
-            for i, a in enumerate(members):
-                for b in members[i + 1 :]:
-                    yield a, b
+        parts = list(batches)
+        keys = np.concatenate([np.frombuffer(p[1], dtype=np.uint64) for p in parts])
+        ranks = np.concatenate([np.frombuffer(p[2], dtype=np.uint64) for p in parts])
+        rows = np.concatenate([np.frombuffer(p[3], dtype=np.uint32) for p in parts])
+        blocks = np.concatenate([np.full(len(p[1]) // 8, p[0], dtype=np.uint64) for p in parts])
+        rows = rows.astype(np.uint64)
+        order = np.lexsort((rows, blocks, ranks, keys))
+        keys, ranks, rows, blocks = keys[order], ranks[order], rows[order], blocks[order]
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        sizes = np.diff(np.append(starts, len(keys)))
+        firsts, seconds = [], []
+        for size in np.unique(sizes[sizes > 1]).tolist():
+            at = starts[sizes == size][:, None]
+            if size <= self._max:
+                a, b = np.triu_indices(size, 1)
+            else:
+                self.count(ALL_SOURCES, f"{self._stage}/hot_buckets", len(at))
+                a, b = np.zeros(size - 1, dtype=np.int64), np.arange(1, size)
+            firsts.append((at + a).ravel())
+            seconds.append((at + b).ravel())
+        if not firsts:
             return
-        self.count(ALL_SOURCES, f"{self._stage}/hot_buckets")
-        smallest = min(nodes)
-        for node in nodes:
-            if node != smallest:
-                yield smallest, node
+        first, second = np.concatenate(firsts), np.concatenate(seconds)
+        pairs = np.unique(
+            np.stack([blocks[first], rows[first], blocks[second], rows[second]], axis=1), axis=0
+        )
+        cuts = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+        for group in np.split(pairs, cuts):
+            yield int(group[0, 0]), group[:, 1:].tobytes()
 
 
-def _key_by_endpoints(pair: tuple[str, str]) -> Iterator[tuple[str, tuple[str, str]]]:
-    yield pair[0], pair
-    yield pair[1], pair
+Packed = tuple[str, bytes]
 
 
-def _attach_payload(
-    element: tuple[str, dict[str, Iterable[Any]]],
-) -> Iterator[tuple[tuple[str, str], tuple[str, Any]]]:
-    node, joined = element
-    payloads = list(joined["payload"])
-    if not payloads:
-        return
-    payload = payloads[0]
-    for pair in joined["pairs"]:
-        yield pair, (node, payload)
+def _pack(strings: Sequence[str]) -> Packed:
+    """Strings end to end, with their offsets: Beam decodes one string, not thousands."""
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)), out=offsets[1:])
+    return "".join(strings), offsets.tobytes()
 
 
-class _Similarity:
-    """Similarity of two payloads: shingle sets of texts, or MinHash signatures."""
+def _unpack(packed: Packed, rows: Iterable[int]) -> list[str]:
+    joined, raw = packed
+    offsets = np.frombuffer(raw, dtype=np.int64)
+    return [joined[offsets[row] : offsets[row + 1]] for row in rows]
+
+
+def _texts(joined: dict[str, Iterable[Any]]) -> tuple[Packed, Packed] | None:
+    """A block's nodes and texts as Sign packed them; None when the block is not there."""
+    blocks = list(joined["texts"])
+    return blocks[0] if blocks else None
+
+
+def _members(joined: dict[str, Iterable[Any]]) -> list[Member]:
+    blocks = list(joined["docs"])
+    return blocks[0] if blocks else []
+
+
+class _JoinFirstEnds(beam.DoFn):
+    """A block meets the pairs whose first end it holds; each goes on to its second end."""
 
     def __init__(self, config: NearDedupConfig) -> None:
-        self._config = config
-        self._recent: dict[str, set[str]] = {}
+        self._payloads = _Payloads(config)
 
-    def payload(self, value: tuple[Document, np.ndarray]) -> Any:
-        document, signature = value
-        return document["text"] if self._config.true_jaccard_check else signature
+    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+        block, joined = element
+        texts = _texts(joined)
+        groups = list(joined["pairs"])
+        if texts is None or not groups:
+            return
+        nodes, bodies = texts
+        pairs = np.unique(
+            np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups]),
+            axis=0,
+        )
+        wanted = np.unique(pairs[:, 0]).tolist()
+        payloads = dict(zip(wanted, self._payloads.of(_unpack(bodies, wanted)), strict=True))
+        located = {
+            row: _locate(node, block, row)
+            for row, node in zip(wanted, _unpack(nodes, wanted), strict=True)
+        }
+        by_block: dict[int, list[tuple[int, str, bytes]]] = defaultdict(list)
+        for row, other_block, other_row in pairs.tolist():
+            by_block[other_block].append((other_row, located[row], payloads[row].tobytes()))
+        yield from by_block.items()
 
-    def __call__(self, a: Any, b: Any) -> float:
-        if self._config.true_jaccard_check:
-            return jaccard(self._shingles(a), self._shingles(b))
-        return estimated_jaccard(a, b)
 
-    def _shingles(self, text: str) -> set[str]:
-        """Shingles of ``text``; a text in several candidate pairs is shingled once."""
-        found = self._recent.get(text)
-        if found is None:
-            if len(self._recent) >= SHINGLE_CACHE_TEXTS:
-                self._recent.clear()
-            found = self._recent[text] = shingles(text, self._config.ngram, self._config.shingling)
-        return found
+class _JoinSecondEnds(CountingDoFn):
+    """A block meets the pairs whose second end it holds: each is checked, similar → edge.
 
+    The similar pairs of a bundle are contracted by union-find before they leave: each node
+    goes out as one edge to the smallest node of its group in the bundle. That keeps every
+    component's connections and hands the rounds of ConnectedComponents stars, which are
+    already converged when a bundle saw all of a component's pairs.
+    """
 
-class _Verify(CountingDoFn):
     def __init__(self, config: NearDedupConfig, stage: str) -> None:
         self._stage = stage
-        self._similarity = _Similarity(config)
-        self._threshold = config.threshold
+        self._payloads = _Payloads(config)
+        self._threshold = check_threshold(config)
 
-    def process(self, element: tuple[tuple[str, str], Iterable[tuple[str, Any]]]) -> Iterator[Any]:
-        pair, ends = element
-        payloads = dict(ends)
-        self.count(ALL_SOURCES, f"{self._stage}/candidate_pairs")
-        if self._similarity(payloads[pair[0]], payloads[pair[1]]) >= self._threshold:
-            self.count(ALL_SOURCES, f"{self._stage}/similar_pairs")
-            yield pair
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._parent: dict[str, str] = {}
+
+    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> None:
+        block, joined = element
+        texts = _texts(joined)
+        halves = [half for group in joined["halves"] for half in group]
+        if texts is None or not halves:
+            return
+        nodes, bodies = texts
+        wanted = sorted({row for row, _, _ in halves})
+        payloads = dict(zip(wanted, self._payloads.of(_unpack(bodies, wanted)), strict=True))
+        located = {
+            row: _locate(node, block, row)
+            for row, node in zip(wanted, _unpack(nodes, wanted), strict=True)
+        }
+        for row, other, other_payload in halves:
+            self.count(ALL_SOURCES, f"{self._stage}/candidate_pairs")
+            other_set = self._payloads.read(other_payload)
+            if self._payloads.similarity(payloads[row], other_set) >= self._threshold:
+                self.count(ALL_SOURCES, f"{self._stage}/similar_pairs")
+                self._union(other, located[row])
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for node in self._parent:
+            root = self._root(node)
+            if root != node:
+                yield _in_global_window((node, root))
+        self._parent.clear()
+        yield from super().finish_bundle()
+
+    def _root(self, node: str) -> str:
+        parent = self._parent
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def _union(self, a: str, b: str) -> None:
+        for node in (a, b):
+            self._parent.setdefault(node, node)
+        a, b = self._root(a), self._root(b)
+        if a != b:
+            self._parent[max(a, b)] = min(a, b)
+
+
+def _label_by_block(element: tuple[str, str]) -> tuple[int, tuple[int, str]]:
+    located, label = element
+    block, row = _location(located)
+    return block, (row, label)
 
 
 class _Assign(CountingDoFn):
     """A document with no similar pair is kept alone; the others go to their component."""
 
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str, batched: bool) -> None:
         self._stage = stage
+        self._batched = batched
 
-    def process(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        node, joined = element
-        for document, signature in joined["document"]:
-            labels = list(joined["label"])
-            if not labels:
+    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+        block, joined = element
+        labels = dict(joined["labels"])
+        outputs = _Outputs(self._batched)
+        for row, (node, document) in enumerate(_members(joined)):
+            label = labels.get(row)
+            if label is None:
                 self.count(document["source"], f"{self._stage}/kept")
-                yield document
-                yield beam.pvalue.TaggedOutput(
-                    CLUSTERS, _cluster_row(document["id"], document["id"], 1.0)
-                )
+                outputs.add(KEPT, document)
+                outputs.add(CLUSTERS, _cluster_row(document["id"], document["id"], 1.0))
             else:
                 yield beam.pvalue.TaggedOutput(
-                    "clustered", (labels[0], (node, document, signature))
+                    CLUSTERED, (label, (_locate(node, block, row), document))
                 )
+        yield from outputs.sent()
 
 
 def _cluster_row(document_id: str, kept_id: str, similarity: float) -> dict[str, Any]:
@@ -233,31 +419,64 @@ def _cluster_row(document_id: str, kept_id: str, similarity: float) -> dict[str,
 
 
 class _KeepSmallest(CountingDoFn):
+    """A component → its smallest node kept, the others rejected with their similarity to it.
+
+    Components are decided a batch at a time (``BLOCK_DOCS`` members), so their texts are
+    shingled together.
+    """
+
     def __init__(
-        self, config: NearDedupConfig, excerpt_chars: int, with_excerpt: bool, stage: str
+        self,
+        config: NearDedupConfig,
+        excerpt_chars: int,
+        with_excerpt: bool,
+        stage: str,
+        batched: bool,
     ) -> None:
         self._stage = stage
-        self._similarity = _Similarity(config)
+        self._payloads = _Payloads(config)
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
+        self._batched = batched
 
-    def process(self, element: tuple[str, Iterable[tuple[str, Document, Any]]]) -> Iterator[Any]:
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._components: list[list[Document]] = []
+        self._members = 0
+
+    def process(self, element: tuple[str, Iterable[tuple[str, Document]]]) -> Iterator[Any]:
         root, members = element
-        kept = next((d, s) for node, d, s in members if node == root)
-        kept_payload = self._similarity.payload(kept)
-        kept_id = kept[0]["id"]
+        ordered = sorted(members, key=lambda member: member[0] != root)
+        self._components.append([document for _, document in ordered])
+        self._members += len(ordered)
+        if self._members >= BLOCK_DOCS:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from _windowed(self._flush())
+        yield from super().finish_bundle()
+
+    def _flush(self) -> Iterator[Any]:
+        components, self._components, self._members = self._components, [], 0
+        payloads = iter(self._payloads.of([d["text"] for c in components for d in c]))
+        outputs = _Outputs(self._batched)
+        for component in components:
+            self._decide(component, [next(payloads) for _ in component], outputs)
+        yield from outputs.sent()
+
+    def _decide(
+        self, component: list[Document], payloads: list[np.ndarray], outputs: _Outputs
+    ) -> None:
+        kept = component[0]
+        kept_id = kept["id"]
         self.count(ALL_SOURCES, f"{self._stage}/clusters")
-        for node, document, signature in members:
-            if node == root:
-                self.count(document["source"], f"{self._stage}/kept")
-                yield document
-                yield beam.pvalue.TaggedOutput(CLUSTERS, _cluster_row(kept_id, kept_id, 1.0))
-                continue
-            similarity = self._similarity(
-                self._similarity.payload((document, signature)), kept_payload
-            )
+        self.count(kept["source"], f"{self._stage}/kept")
+        outputs.add(KEPT, kept)
+        outputs.add(CLUSTERS, _cluster_row(kept_id, kept_id, 1.0))
+        for document, payload in zip(component[1:], payloads[1:], strict=True):
+            similarity = self._payloads.similarity(payload, payloads[0])
             self.count(document["source"], f"{self._stage}/rejected")
-            yield beam.pvalue.TaggedOutput(
+            outputs.add(
                 REJECTED,
                 reject(
                     document,
@@ -268,13 +487,28 @@ class _KeepSmallest(CountingDoFn):
                     self._with_excerpt,
                 ),
             )
-            yield beam.pvalue.TaggedOutput(
-                CLUSTERS, _cluster_row(document["id"], kept_id, similarity)
-            )
+            outputs.add(CLUSTERS, _cluster_row(document["id"], kept_id, similarity))
+
+
+class NearDedupOutputs(NamedTuple):
+    """What NearDedup gives: documents kept, rejects, dedup_cluster rows and counts."""
+
+    kept: beam.PCollection
+    rejected: beam.PCollection
+    clusters: beam.PCollection
+    stats: beam.PCollection
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        """An output by its tag (``REJECTED``, ``CLUSTERS``, ``STATS``) or by position."""
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
 class NearDedup(beam.PTransform):
-    """Remove near-duplicates: outputs kept, rejected, clusters (dedup_cluster) and stats."""
+    """Remove near-duplicates: outputs kept, rejected, clusters (dedup_cluster) and stats.
+
+    ``batched``: documents come in as lists, and kept, rejected and clusters go out as
+    lists, which spares Beam's per-element cost where nothing needs them one by one.
+    """
 
     def __init__(
         self,
@@ -283,20 +517,23 @@ class NearDedup(beam.PTransform):
         excerpt_chars: int,
         with_excerpt: bool,
         stage: str = STAGE,
+        batched: bool = False,
     ) -> None:
         super().__init__()
+        self._batched = batched
         self._stage = stage
         self._config = config
         self._priorities = priorities
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
 
-    def expand(self, documents: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, documents: beam.PCollection) -> NearDedupOutputs:
         config = self._config
         signed = documents | "Sign" >> beam.ParDo(
-            _Sign(config, self._priorities, self._stage)
-        ).with_outputs(BANDS, STATS, main="signed")
-        buckets = (
+            _Sign(config, self._priorities, self._stage, self._batched)
+        ).with_outputs(BANDS, TEXTS, STATS, main="blocks")
+        blocks = signed.blocks
+        pairs = (
             signed[BANDS]
             | "GroupBuckets" >> beam.GroupByKey()
             | "PairsInBucket"
@@ -304,73 +541,51 @@ class NearDedup(beam.PTransform):
                 STATS, main="pairs"
             )
         )
-        similarity = _Similarity(config)
-        payloads = signed.signed | "Payload" >> beam.MapTuple(
-            lambda node, value: (node, similarity.payload(value))
+        halves = {"texts": signed[TEXTS], "pairs": pairs.pairs} | "JoinFirstEnds" >> (
+            beam.CoGroupByKey() | beam.ParDo(_JoinFirstEnds(config))
         )
         verified = (
-            {
-                "pairs": buckets.pairs
-                | "DistinctPairs" >> beam.Distinct()
-                | "KeyByEndpoints" >> beam.FlatMap(_key_by_endpoints),
-                "payload": payloads,
-            }
-            | "JoinPayloads" >> beam.CoGroupByKey()
-            | "AttachPayloads" >> beam.FlatMap(_attach_payload)
-            | "GroupPairs" >> beam.GroupByKey()
-            | "Verify" >> beam.ParDo(_Verify(config, self._stage)).with_outputs(STATS, main="edges")
+            {"texts": signed[TEXTS], "halves": halves}
+            | "JoinSecondEnds" >> beam.CoGroupByKey()
+            | "Verify"
+            >> beam.ParDo(_JoinSecondEnds(config, self._stage)).with_outputs(STATS, main="edges")
         )
         labels = verified.edges | "Components" >> ConnectedComponents(config.component_rounds)
         not_converged = unconverged(labels) | "UnconvergedStat" >> beam.Map(
             lambda n: ((ALL_SOURCES, f"{self._stage}/unconverged"), n)
         )
         assigned = (
-            {"document": signed.signed, "label": labels}
+            {"docs": blocks, "labels": labels | "LabelByBlock" >> beam.Map(_label_by_block)}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "Assign"
-            >> beam.ParDo(_Assign(self._stage)).with_outputs(
-                "clustered", CLUSTERS, STATS, main="kept"
+            >> beam.ParDo(_Assign(self._stage, self._batched)).with_outputs(
+                CLUSTERED, CLUSTERS, STATS, main=KEPT
             )
         )
         decided = (
-            assigned.clustered
+            assigned[CLUSTERED]
             | "GroupClusters" >> beam.GroupByKey()
             | "KeepSmallest"
             >> beam.ParDo(
-                _KeepSmallest(config, self._excerpt_chars, self._with_excerpt, self._stage)
-            ).with_outputs(REJECTED, CLUSTERS, STATS, main="kept")
-        )
-        tagged = [
-            assigned.kept | "TagKept" >> beam.Map(lambda d: ("kept", d)),
-            decided.kept | "TagKeptInCluster" >> beam.Map(lambda d: ("kept", d)),
-            decided[REJECTED] | "TagRejected" >> beam.Map(lambda r: (REJECTED, r)),
-            assigned[CLUSTERS] | "TagSingletons" >> beam.Map(lambda r: (CLUSTERS, r)),
-            decided[CLUSTERS] | "TagClusters" >> beam.Map(lambda r: (CLUSTERS, r)),
-        ]
-        tagged += [
-            stats | f"TagStats{i}" >> beam.Map(lambda s: (STATS, s))
-            for i, stats in enumerate(
-                (
-                    signed[STATS],
-                    buckets[STATS],
-                    verified[STATS],
-                    assigned[STATS],
-                    decided[STATS],
-                    not_converged,
+                _KeepSmallest(
+                    config, self._excerpt_chars, self._with_excerpt, self._stage, self._batched
                 )
-            )
-        ]
-        return (
-            tagged
-            | "AllOutputs" >> beam.Flatten()
-            | "Route" >> beam.ParDo(_route).with_outputs(REJECTED, CLUSTERS, STATS, main="kept")
+            ).with_outputs(REJECTED, CLUSTERS, STATS, main=KEPT)
         )
-
-
-def _route(element: tuple[str, Any]) -> Iterator[Any]:
-    """One DoOutputsTuple out of the branches: (tag, value) → the output named tag."""
-    tag, value = element
-    yield value if tag == "kept" else beam.pvalue.TaggedOutput(tag, value)
+        branch_stats = (
+            signed[STATS],
+            pairs[STATS],
+            verified[STATS],
+            assigned[STATS],
+            decided[STATS],
+            not_converged,
+        )
+        return NearDedupOutputs(
+            kept=(assigned.kept, decided.kept) | "Kept" >> beam.Flatten(),
+            rejected=decided[REJECTED],
+            clusters=(assigned[CLUSTERS], decided[CLUSTERS]) | "Clusters" >> beam.Flatten(),
+            stats=branch_stats | "Stats" >> beam.Flatten(),
+        )
 
 
 def near_dedup_stats(stats: Mapping[tuple[str, str], int], stage: str = STAGE) -> dict[str, int]:
