@@ -221,12 +221,13 @@ def build_pipeline(
     output_dir: str,
     shards: int,
     secret: bytes | None,
-    buckets: int = 1,
+    buckets_per_shard: int = 1,
 ) -> None:
     """Add the corpus pipeline's transforms to ``pipeline``.
 
     ``secret`` keys the de-identification surrogates; None when it is disabled.
-    ``buckets``: how many parts exact dedup spills the documents into (see DedupAndWrite).
+    ``buckets_per_shard``: how many parts exact dedup spills each shard's documents into
+    (see DedupAndWrite).
     """
     excerpt_chars = config.output.excerpt_chars
     # Rejects show an excerpt only of text that has been de-identified.
@@ -253,7 +254,7 @@ def build_pipeline(
             FileSystems.join(output_dir, "pretrain"),
             FileSystems.join(output_dir, SPILL_DIR),
             shards,
-            buckets,
+            buckets_per_shard,
             config.dedup.exact,
             priorities,
             excerpt_chars,
@@ -529,7 +530,7 @@ def run_corpus(
         f"medloom: reading {len(run.planned.files)} files ({run.planned.total_bytes:,} bytes)"
         f" from {len(config.sources)} sources on {run.runner}"
     )
-    buckets = max(1, math.ceil(run.planned.total_bytes / BYTES_PER_BUCKET))
+    buckets_per_shard = math.ceil(run.planned.total_bytes / run.shards / BYTES_PER_BUCKET)
     spill_dir = FileSystems.join(run.output_dir, SPILL_DIR)
     try:
         built = execute(
@@ -541,7 +542,7 @@ def run_corpus(
                 run.output_dir,
                 run.shards,
                 run.secret,
-                buckets,
+                max(1, buckets_per_shard),
             ),
             say,
         )

@@ -35,7 +35,6 @@ def write_shard(
     Written under a temporary name and renamed, so a retried bundle never leaves half a
     file. Returns the file's path and its number of rows.
     """
-    columns = spec.column_names
     final = shard_path(directory, shard)
     temporary = final + ".tmp"
     written = 0
@@ -44,9 +43,8 @@ def write_shard(
         pq.ParquetWriter(stream, spec.arrow, compression="zstd") as writer,
     ):
         for rows in row_groups:
-            table = pa.Table.from_pylist(
-                [{c: row.get(c) for c in columns} for row in rows], schema=spec.arrow
-            )
+            # Only the schema's columns are taken from each row; a missing one is null.
+            table = pa.Table.from_pylist(rows, schema=spec.arrow)
             writer.write_table(table)
             written += table.num_rows
     if FileSystems.exists(final):

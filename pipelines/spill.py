@@ -4,16 +4,17 @@ A GroupByKey on the DirectRunner holds every value it groups in memory, so group
 documents themselves (once to find copies, once more to shard the output) makes memory
 grow with the corpus. Here only file paths are grouped:
 
-    batches of documents ─► spill files, one per bucket (hash of the text) and flush
-    each bucket: one copy per text kept (ExactDedup's rule), leak gate, then runs sorted
-                 by id, one per output shard
-    each shard:  its runs merged by id ─► part-NNNNN.parquet, in row groups
+    batches of documents ─► spill files, one per bucket and flush; a document's bucket,
+                            and so its shard, is chosen by the hash of its text
+    each bucket: one copy per text kept (ExactDedup's rule), leak gate, a run sorted by id
+    each shard:  the runs of its buckets merged by id ─► part-NNNNN.parquet, in row groups
 
-A bucket holds about ``bytes_per_bucket`` of input and a merge holds one frame of each
-run, so memory depends on those sizes, not on the size of the corpus. The rows written,
-their shard (hash of the id) and their order (by id) are those of ExactDedup, GuardLeaks
-and WriteDataset applied one after the other; every drop is a reject with the same stage,
-reason and detail.
+A bucket holds about ``BYTES_PER_BUCKET`` of input, a shard has a fixed number of buckets
+and a merge holds one frame of each, so memory depends on those sizes, not on the size of
+the corpus. The rows written, their order in a shard (by id) and every reject (stage,
+reason, detail) are those of ExactDedup, GuardLeaks and WriteDataset applied one after the
+other; only which shard holds a row differs (WriteDataset hashes the id, this the text: the
+copies of a text, and so every copy of an id, still land in one shard).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, length_bucket
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
-from pipelines.hashing import stable_hash, text_key
+from pipelines.hashing import text_key
 from pipelines.sinks import OUTPUTS, by_id, count_written, write_shard
 from pipelines.transforms import REJECTED, Document, hold_leaks, reject
 from schemas import SchemaSpec
@@ -43,9 +44,9 @@ from schemas import SchemaSpec
 # A spilling bundle writes its buffers out once they hold this many characters.
 SPILL_CHARS = 2_000_000
 # Documents per pickled frame of a spill or run file: what a merge holds of each run.
-FRAME_DOCUMENTS = 1_000
+FRAME_DOCUMENTS = 500
 # Rows per Parquet row group of an output shard: what the writer holds at once.
-ROW_GROUP_ROWS = 10_000
+ROW_GROUP_ROWS = 4_096
 
 
 def write_frames(path: str, items: list[Any]) -> None:
@@ -71,22 +72,30 @@ def _new_path(directory: str, kind: str, number: int) -> str:
     return FileSystems.join(directory, f"{kind}-{number:05d}-{uuid.uuid4().hex}.spill")
 
 
+def bucket_of(key: str, shards: int, buckets_per_shard: int) -> int:
+    """The bucket of the text key ``key``: shard ``bucket // buckets_per_shard``."""
+    value = int(key[:16], 16)
+    return (value % shards) * buckets_per_shard + (value // shards) % buckets_per_shard
+
+
 class _Spill(beam.DoFn):
     """Batches of documents → (bucket, spill file) once per bucket and flush."""
 
-    def __init__(self, directory: str, buckets: int) -> None:
+    def __init__(self, directory: str, shards: int, buckets_per_shard: int) -> None:
         self._directory = directory
-        self._buckets = buckets
+        self._shards = shards
+        self._buckets_per_shard = buckets_per_shard
 
     def start_bundle(self) -> None:
-        self._buffers: list[list[tuple[str, Document]]] = [[] for _ in range(self._buckets)]
+        buckets = self._shards * self._buckets_per_shard
+        self._buffers: list[list[tuple[str, Document]]] = [[] for _ in range(buckets)]
         self._buffered = 0
 
     def process(self, documents: list[Document]) -> Iterator[tuple[int, str]]:
-        buffers, buckets = self._buffers, self._buckets
+        buffers, shards, per_shard = self._buffers, self._shards, self._buckets_per_shard
         for document in documents:
             key = text_key(document["text"])
-            buffers[int(key[:16], 16) % buckets].append((key, document))
+            buffers[bucket_of(key, shards, per_shard)].append((key, document))
             self._buffered += document["length"]
         if self._buffered >= SPILL_CHARS:
             yield from self._flush()
@@ -113,7 +122,7 @@ class _DedupBucket(CountingDoFn):
     def __init__(
         self,
         directory: str,
-        shards: int,
+        buckets_per_shard: int,
         exact: bool,
         priorities: dict[str, int],
         excerpt_chars: int,
@@ -121,7 +130,7 @@ class _DedupBucket(CountingDoFn):
         secret: bytes | None,
     ) -> None:
         self._directory = directory
-        self._shards = shards
+        self._buckets_per_shard = buckets_per_shard
         self._exact = exact
         self._priorities = priorities
         self._excerpt_chars = excerpt_chars
@@ -132,12 +141,12 @@ class _DedupBucket(CountingDoFn):
         self._gate = LeakGate(self._secret)
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
-        _, paths = element
+        bucket, paths = element
         copies: dict[str, list[Document]] = {}
         for path in paths:
             for key, document in read_frames(path):
                 copies.setdefault(key if self._exact else document["id"], []).append(document)
-        runs: list[list[Document]] = [[] for _ in range(self._shards)]
+        run: list[Document] = []
         for group in copies.values():
             kept = group
             if self._exact and len(group) > 1:
@@ -148,15 +157,14 @@ class _DedupBucket(CountingDoFn):
             for document in kept:
                 rejected = hold_leaks(self._gate, document, self.count)
                 if rejected is None:
-                    runs[stable_hash(document["id"]) % self._shards].append(document)
+                    run.append(document)
                 else:
                     yield beam.pvalue.TaggedOutput(REJECTED, rejected)
-        for shard, run in enumerate(runs):
-            if run:
-                run.sort(key=by_id)
-                path = _new_path(self._directory, "run", shard)
-                write_frames(path, run)
-                yield shard, path
+        if run:
+            run.sort(key=by_id)
+            path = _new_path(self._directory, "run", bucket)
+            write_frames(path, run)
+            yield bucket // self._buckets_per_shard, path
 
     def _duplicate(self, duplicate: Document, kept: Document) -> dict[str, Any]:
         detail = f"duplicate of {kept['id']}"
@@ -191,8 +199,9 @@ class DedupAndWrite(beam.PTransform):
 
     Returns a dict: ``rejected`` (duplicates and leaks, as reject rows), ``outputs``
     ((schema name, file path, rows) per shard) and ``stats`` (leak gate finds, written
-    per source, the ``length_after`` histogram). Spill and run files go to
-    ``spill_dir``, which the caller removes once the pipeline is done.
+    per source, the ``length_after`` histogram). Each of the ``shards`` is the merge of
+    ``buckets_per_shard`` buckets. Spill and run files go to ``spill_dir``, which the
+    caller removes once the pipeline is done.
     """
 
     def __init__(
@@ -201,7 +210,7 @@ class DedupAndWrite(beam.PTransform):
         directory: str,
         spill_dir: str,
         shards: int,
-        buckets: int,
+        buckets_per_shard: int,
         exact: bool,
         priorities: dict[str, int],
         excerpt_chars: int,
@@ -213,18 +222,19 @@ class DedupAndWrite(beam.PTransform):
         self._directory = directory
         self._spill_dir = spill_dir
         self._shards = max(1, shards)
-        self._buckets = max(1, buckets)
+        self._buckets_per_shard = max(1, buckets_per_shard)
         self._dedup = (exact, priorities, excerpt_chars, with_excerpt, secret)
 
     def expand(self, batches: beam.PCollection) -> dict[str, beam.PCollection]:
         deduped = (
             batches
-            | "SpillByText" >> beam.ParDo(_Spill(self._spill_dir, self._buckets))
+            | "SpillByText"
+            >> beam.ParDo(_Spill(self._spill_dir, self._shards, self._buckets_per_shard))
             | "GroupBuckets" >> beam.GroupByKey()
             | "KeepOnePerText"
-            >> beam.ParDo(_DedupBucket(self._spill_dir, self._shards, *self._dedup)).with_outputs(
-                REJECTED, STATS, main="runs"
-            )
+            >> beam.ParDo(
+                _DedupBucket(self._spill_dir, self._buckets_per_shard, *self._dedup)
+            ).with_outputs(REJECTED, STATS, main="runs")
         )
         written = (
             deduped.runs

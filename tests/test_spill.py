@@ -8,8 +8,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.hashing import document_id, stable_hash
-from pipelines.spill import DedupAndWrite, read_frames, write_frames
+from pipelines.hashing import document_id, text_key
+from pipelines.spill import DedupAndWrite, bucket_of, read_frames, write_frames
 from schemas import PRETRAIN_DOCUMENT
 
 FEVER = "患者发热三天，体温最高39.2℃，伴咳嗽、咳黄痰，听诊右下肺可闻及湿啰音。"
@@ -56,7 +56,7 @@ def test_one_copy_per_text_kept_by_priority_leaks_held_and_shards_sorted_by_id(
                 str(out),
                 str(tmp_path / "spill"),
                 shards=2,
-                buckets=3,
+                buckets_per_shard=3,
                 exact=True,
                 priorities={"wards": 2, "clinic": 1},
                 excerpt_chars=10,
@@ -79,8 +79,11 @@ def test_one_copy_per_text_kept_by_priority_leaks_held_and_shards_sorted_by_id(
     kept = {wards[0]["id"], wards[1]["id"], clinic[1]["id"]}
     found = set()
     for shard in sorted(out.glob("part-*.parquet")):
-        ids = pq.read_table(shard).column("id").to_pylist()
+        rows = pq.read_table(shard).select(["id", "text"]).to_pylist()
+        ids = [row["id"] for row in rows]
         assert ids == sorted(ids)
-        assert {stable_hash(i) % 2 for i in ids} == {int(shard.stem.split("-")[1])}
+        # A row's shard is its text's: copies of a text meet in one shard.
+        shards = {bucket_of(text_key(row["text"]), 2, 3) // 3 for row in rows}
+        assert shards == {int(shard.stem.split("-")[1])}
         found.update(ids)
     assert found == kept
