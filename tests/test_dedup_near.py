@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.dedup.config import NearDedupConfig
-from pipelines.dedup.near import NearDedup, node_id, node_key
+from pipelines.dedup.near import BLOCK_DOCS, NearDedup, node_id, node_key
 
 _CASE = (
     "患者男性，65岁，因反复胸闷气短三年，加重一周入院。既往有高血压病史十年，规律服用氨氯地平。"
@@ -102,7 +103,16 @@ def test_hard_negative_sharing_one_sentence_is_kept() -> None:
     _run(docs, {}, check)
 
 
-def test_many_copies_of_one_text_form_one_cluster() -> None:
+def _stat(result: Any, metric: str, label: str) -> Any:
+    return (
+        result.stats
+        | f"Pick{label}" >> beam.Filter(lambda s: s[0][1] == f"near_dedup/{metric}")
+        | f"Value{label}" >> beam.Map(lambda s: s[1])
+        | f"Sum{label}" >> beam.CombineGlobally(sum)
+    )
+
+
+def test_many_copies_of_one_text_form_one_cluster_without_the_bands() -> None:
     docs = [_doc(f"copy-{i}", _CASE) for i in range(150)]
     kept = min((f"copy-{i}" for i in range(150)), key=lambda i: node_key(i, 0))
 
@@ -111,13 +121,43 @@ def test_many_copies_of_one_text_form_one_cluster() -> None:
         assert_that(
             result.rejected | beam.combiners.Count.Globally(), equal_to([149]), label="rejected"
         )
+        # One block: 149 copies are linked to the first by their equal signatures.
+        assert_that(_stat(result, "same_signature", "Same"), equal_to([149]), label="same")
+
+    _run(docs, {}, check)
+
+
+def test_a_hot_bucket_pairs_its_members_with_one_of_them() -> None:
+    docs = [_doc(f"visit-{i}", _CASE + f"第{i:03d}次复诊。") for i in range(100)]
+    kept = min((d["id"] for d in docs), key=lambda i: node_key(i, 0))
+
+    def check(result: Any) -> None:
+        assert_that(result.kept | beam.Map(lambda d: d["id"]), equal_to([kept]), label="kept")
         assert_that(
-            result.stats
-            | beam.Filter(lambda s: s[0][1] == "near_dedup/hot_buckets")
-            | beam.Map(lambda s: s[1])
-            | beam.CombineGlobally(sum),
-            equal_to([32]),
+            _stat(result, "hot_buckets", "Hot") | beam.Map(lambda n: n > 0),
+            equal_to([True]),
             label="hot",
+        )
+
+    _run(docs, {}, check)
+
+
+@pytest.mark.slow
+def test_a_cluster_larger_than_a_block_is_decided_in_batches() -> None:
+    copies = BLOCK_DOCS + 500
+    docs = [_doc(f"copy-{i:05d}", _CASE) for i in range(copies)] + [_doc("other", _ADVICE)]
+    kept = min((f"copy-{i:05d}" for i in range(copies)), key=lambda i: node_key(i, 0))
+
+    def check(result: Any) -> None:
+        assert_that(
+            result.kept | beam.Map(lambda d: d["id"]), equal_to([kept, "other"]), label="kept"
+        )
+        assert_that(
+            result.clusters
+            | beam.Map(lambda r: (r["kept"], r["cluster"]))
+            | beam.combiners.Count.PerElement(),
+            equal_to([((True, kept), 1), ((False, kept), copies - 1), ((True, "other"), 1)]),
+            label="clusters",
         )
 
     _run(docs, {}, check)

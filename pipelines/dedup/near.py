@@ -54,6 +54,7 @@ KEPT = "kept"
 CLUSTERED = "clustered"
 BANDS = "bands"
 TEXTS = "texts"
+COPIES = "copies"
 STAGE = "near_dedup"
 # Priorities are shifted into 10 non-negative digits so that the string order is the rank.
 _PRIORITY_OFFSET = 1 << 31
@@ -186,7 +187,8 @@ class _Sign(CountingDoFn):
         flat, offsets = shingle_hashes(
             [document["text"] for _, document in batch], config.ngram, config.shingling
         )
-        keys = band_hashes(signatures(flat, offsets, config.num_perm, config.seed), *self._layout)
+        rows_of_signatures = signatures(flat, offsets, config.num_perm, config.seed)
+        keys = band_hashes(rows_of_signatures, *self._layout)
         signed = offsets[1:] > offsets[:-1]
         for (_, document), has_shingles in zip(batch, signed.tolist(), strict=True):
             self.count(document["source"], f"{self._stage}/documents")
@@ -197,7 +199,9 @@ class _Sign(CountingDoFn):
             TEXTS,
             (block, (_pack([n for n, _ in batch]), _pack([d["text"] for _, d in batch]))),
         )
-        rows = np.flatnonzero(signed).astype(np.uint32)
+        rows, copies = self._banded_rows(block, batch, np.flatnonzero(signed), rows_of_signatures)
+        for copy in copies:
+            yield beam.pvalue.TaggedOutput(COPIES, copy)
         bands = keys.shape[1]
         entry_keys = keys[rows].ravel()
         entry_rows = np.repeat(rows, bands)
@@ -219,6 +223,28 @@ class _Sign(CountingDoFn):
                         ),
                     ),
                 )
+
+    def _banded_rows(
+        self, block: int, batch: list[Member], rows: np.ndarray, rows_of_signatures: np.ndarray
+    ) -> tuple[np.ndarray, list[tuple[str, str]]]:
+        """The rows that go to the bands; one whose signature repeats an earlier row's in the
+        block (a copy of the same text) is linked to that row straight away (``COPIES``), so
+        a million copies of one text cost the bands one entry per block, not a million."""
+        minima = np.ascontiguousarray(rows_of_signatures[rows])
+        whole = minima.view(np.dtype((np.void, minima.shape[1] * minima.itemsize))).ravel()
+        _, first, group = np.unique(whole, return_index=True, return_inverse=True)
+        same_as = rows[first[group.ravel()]]
+        copies = []
+        for row, earlier in zip(rows.tolist(), same_as.tolist(), strict=True):
+            if row != earlier:
+                self.count(ALL_SOURCES, f"{self._stage}/same_signature")
+                copies.append(
+                    (
+                        _locate(batch[row][0], block, row),
+                        _locate(batch[earlier][0], block, earlier),
+                    )
+                )
+        return rows[same_as == rows].astype(np.uint32), copies
 
 
 class _PairsInBucket(CountingDoFn):
@@ -446,9 +472,20 @@ class _KeepSmallest(CountingDoFn):
 
     def process(self, element: tuple[str, Iterable[tuple[str, Document]]]) -> Iterator[Any]:
         root, members = element
-        ordered = sorted(members, key=lambda member: member[0] != root)
-        self._components.append([document for _, document in ordered])
-        self._members += len(ordered)
+        kept: Document | None = None
+        others: list[Document] = []
+        for node, document in members:
+            if node == root:
+                kept = document
+            else:
+                others.append(document)
+                if len(others) >= BLOCK_DOCS:
+                    yield from self._decide_large(root, members)
+                    return
+        if kept is None:
+            raise ValueError(f"component {node_id(root)!r} arrived without its smallest node")
+        self._components.append([kept, *others])
+        self._members += 1 + len(others)
         if self._members >= BLOCK_DOCS:
             yield from self._flush()
 
@@ -460,34 +497,67 @@ class _KeepSmallest(CountingDoFn):
         components, self._components, self._members = self._components, [], 0
         payloads = iter(self._payloads.of([d["text"] for c in components for d in c]))
         outputs = _Outputs(self._batched)
-        for component in components:
-            self._decide(component, [next(payloads) for _ in component], outputs)
+        for kept, *others in components:
+            kept_payload = next(payloads)
+            self._keep(kept, outputs)
+            for document in others:
+                self._reject(document, next(payloads), kept["id"], kept_payload, outputs)
         yield from outputs.sent()
 
-    def _decide(
-        self, component: list[Document], payloads: list[np.ndarray], outputs: _Outputs
+    def _decide_large(self, root: str, members: Iterable[tuple[str, Document]]) -> Iterator[Any]:
+        """A component of more than ``BLOCK_DOCS`` (a thousand copies of one text): read
+        twice, its members a batch at a time, so a worker never holds it whole."""
+        kept = next(document for node, document in members if node == root)
+        kept_payload = self._payloads.of([kept["text"]])[0]
+        outputs = _Outputs(self._batched)
+        self._keep(kept, outputs)
+        batch: list[Document] = []
+        for node, document in members:
+            if node != root:
+                batch.append(document)
+            if len(batch) >= BLOCK_DOCS:
+                self._reject_all(batch, kept["id"], kept_payload, outputs)
+                yield from outputs.sent()
+                batch = []
+        self._reject_all(batch, kept["id"], kept_payload, outputs)
+        yield from outputs.sent()
+
+    def _reject_all(
+        self, batch: list[Document], kept_id: str, kept_payload: np.ndarray, outputs: _Outputs
     ) -> None:
-        kept = component[0]
-        kept_id = kept["id"]
+        if batch:
+            payloads = self._payloads.of([document["text"] for document in batch])
+            for document, payload in zip(batch, payloads, strict=True):
+                self._reject(document, payload, kept_id, kept_payload, outputs)
+
+    def _keep(self, kept: Document, outputs: _Outputs) -> None:
         self.count(ALL_SOURCES, f"{self._stage}/clusters")
         self.count(kept["source"], f"{self._stage}/kept")
         outputs.add(KEPT, kept)
-        outputs.add(CLUSTERS, _cluster_row(kept_id, kept_id, 1.0))
-        for document, payload in zip(component[1:], payloads[1:], strict=True):
-            similarity = self._payloads.similarity(payload, payloads[0])
-            self.count(document["source"], f"{self._stage}/rejected")
-            outputs.add(
-                REJECTED,
-                reject(
-                    document,
-                    self._stage,
-                    "near_duplicate",
-                    f"of {kept_id}, jaccard {similarity:.2f}",
-                    self._excerpt_chars,
-                    self._with_excerpt,
-                ),
-            )
-            outputs.add(CLUSTERS, _cluster_row(document["id"], kept_id, similarity))
+        outputs.add(CLUSTERS, _cluster_row(kept["id"], kept["id"], 1.0))
+
+    def _reject(
+        self,
+        document: Document,
+        payload: np.ndarray,
+        kept_id: str,
+        kept_payload: np.ndarray,
+        outputs: _Outputs,
+    ) -> None:
+        similarity = self._payloads.similarity(payload, kept_payload)
+        self.count(document["source"], f"{self._stage}/rejected")
+        outputs.add(
+            REJECTED,
+            reject(
+                document,
+                self._stage,
+                "near_duplicate",
+                f"of {kept_id}, jaccard {similarity:.2f}",
+                self._excerpt_chars,
+                self._with_excerpt,
+            ),
+        )
+        outputs.add(CLUSTERS, _cluster_row(document["id"], kept_id, similarity))
 
 
 class NearDedupOutputs(NamedTuple):
@@ -531,7 +601,7 @@ class NearDedup(beam.PTransform):
         config = self._config
         signed = documents | "Sign" >> beam.ParDo(
             _Sign(config, self._priorities, self._stage, self._batched)
-        ).with_outputs(BANDS, TEXTS, STATS, main="blocks")
+        ).with_outputs(BANDS, TEXTS, COPIES, STATS, main="blocks")
         blocks = signed.blocks
         pairs = (
             signed[BANDS]
@@ -550,7 +620,11 @@ class NearDedup(beam.PTransform):
             | "Verify"
             >> beam.ParDo(_JoinSecondEnds(config, self._stage)).with_outputs(STATS, main="edges")
         )
-        labels = verified.edges | "Components" >> ConnectedComponents(config.component_rounds)
+        labels = (
+            (verified.edges, signed[COPIES])
+            | "AllEdges" >> beam.Flatten()
+            | "Components" >> ConnectedComponents(config.component_rounds)
+        )
         not_converged = unconverged(labels) | "UnconvergedStat" >> beam.Map(
             lambda n: ((ALL_SOURCES, f"{self._stage}/unconverged"), n)
         )
