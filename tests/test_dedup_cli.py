@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from pipelines.dedup.cli import main
 
 _CASE = (
@@ -75,3 +78,34 @@ def test_bad_threshold_is_one_line_error(tmp_path: Path, capsys) -> None:
     code = main(["dedup", "--input", str(source), "--output", "x", "--threshold", "1.5"])
     assert code == 2
     assert "--threshold must be in (0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_ten_megabyte_text_and_one_character_texts_are_clustered_like_any_other(
+    tmp_path: Path,
+) -> None:
+    codes = np.random.default_rng(7).integers(0x4E00, 0x9FA5, size=3_500_000)
+    long_text = "".join(map(chr, codes.tolist()))
+    edited = long_text[:1_000_000] + "复诊" + long_text[1_000_000:]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(
+        source,
+        [
+            json.dumps({"id": "book", "text": long_text}, ensure_ascii=False),
+            json.dumps({"id": "book-copy", "text": edited}, ensure_ascii=False),
+            json.dumps({"id": "c1", "text": "咳"}, ensure_ascii=False),
+            json.dumps({"id": "c2", "text": "咳"}, ensure_ascii=False),
+            json.dumps({"id": "n", "text": "。"}, ensure_ascii=False),
+            json.dumps({"id": "no-text"}),
+            json.dumps({"id": "number", "text": 12}),
+        ],
+    )
+    assert len(source.read_bytes()) > 10_000_000
+    assert main(["dedup", "--input", str(source), "--output", str(out)]) == 0
+    rows = {str(r["id"]): r for r in _read(out)}
+    assert len(rows) == 7
+    assert rows["book"]["cluster"] == rows["book-copy"]["cluster"]
+    assert sorted([rows["book"]["kept"], rows["book-copy"]["kept"]]) == [False, True]
+    assert rows["c1"]["cluster"] == rows["c2"]["cluster"]
+    assert [rows[i]["kept"] for i in ("n", "no-text")] == [True, True]
+    assert rows["None"]["error"] == "text is not a string"
