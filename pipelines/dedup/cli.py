@@ -204,12 +204,13 @@ def run_dedup(args: argparse.Namespace, beam_args: list[str]) -> int:
                 >> beam.io.WriteToText(args.clusters, num_shards=1, shard_name_template="")
             )
     kept = total = errors = 0
-    with open(args.output, encoding="utf-8") as written:
+    with FileSystems.open(args.output) as written:
         for line in written:
-            row = json.loads(line)
+            # The lines are ours: a kept one ends with "kept": true}, an unusable one holds
+            # "kept": false, "line": (a quote inside an id would be escaped).
             total += 1
-            kept += bool(row["kept"])
-            errors += "error" in row
+            kept += line.rstrip().endswith(b'"kept": true}')
+            errors += b'"kept": false, "line": ' in line
     print(
         f"medloom dedup: {total} lines, {kept} kept, {total - kept - errors} near-duplicates, "
         f"{errors} unusable; {json.dumps(minhash_parameters(config))}",
