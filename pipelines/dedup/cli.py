@@ -119,26 +119,28 @@ def parse_line(number: int, line: str) -> dict[str, Any]:
     }
 
 
-def _read_chunks(path: str) -> Iterator[list[tuple[int, bytes]]]:
-    """The file's lines with their numbers, ``READ_CHUNK`` at a time (one element each)."""
-    chunk: list[tuple[int, bytes]] = []
+def _read_chunks(path: str) -> Iterator[tuple[int, bytes]]:
+    """``READ_CHUNK`` lines at a time, as (number of the first, the lines as one bytes)."""
+    chunk: list[bytes] = []
+    first = 1
     with FileSystems.open(path) as stream:
         for number, raw in enumerate(stream, start=1):
-            chunk.append((number, raw))
+            chunk.append(raw)
             if len(chunk) >= READ_CHUNK:
-                yield chunk
-                chunk = []
+                yield first, b"".join(chunk)
+                chunk, first = [], number + 1
     if chunk:
-        yield chunk
+        yield first, b"".join(chunk)
 
 
-def _parse_chunk(chunk: list[tuple[int, bytes]]) -> Iterator[Any]:
+def _parse_chunk(chunk: tuple[int, bytes]) -> Iterator[Any]:
     """A chunk's documents as one list, and its unusable lines as another (``ERRORS``)."""
+    first, lines = chunk
     documents, errors = [], []
-    for number, raw in chunk:
+    for offset, raw in enumerate(lines.split(b"\n")):
         line = raw.decode("utf-8", errors="replace").strip()
         if line:
-            row = parse_line(number, line)
+            row = parse_line(first + offset, line)
             (errors if "error" in row else documents).append(row)
     yield documents
     if errors:

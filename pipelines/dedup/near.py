@@ -1,8 +1,8 @@
 """Near-duplicate removal: MinHash LSH candidates, a check of each, components, one kept.
 
-    documents ─► Sign: blocks of documents, and their band entries by partition
+    documents ─► Sign: blocks of documents, their payloads, band entries by partition
         ─► PairsInBucket (numpy, per partition) ─► pairs by block
-        ─► JoinFirstEnds, JoinSecondEnds: each pair meets both its texts, is checked
+        ─► JoinFirstEnds, JoinSecondEnds: each pair meets both payloads, is checked
         ─► ConnectedComponents ─► Assign (a block meets its labels) ─► KeepSmallest
 
 Beam's cost is per element, so documents travel in blocks of ``BLOCK_DOCS``: a block is one
@@ -10,7 +10,8 @@ element keyed by a random 63-bit id, and a document is located by (block, row). 
 entries leave a block as one element per partition of the band keys, numpy arrays of
 (key, rank, row); a worker holds one partition's entries, N·bands/``band_partitions`` of
 them. A candidate pair is two locations; it is brought to the block of each end in turn
-(two joins with the blocks), checked on the texts' shingle sets, and becomes an edge.
+(two joins with the blocks' payloads: the shingle-hash sets Sign computed, packed as bytes),
+checked on them, and becomes an edge.
 Only pairs, edges and labels travel one by one, and there are as many as there are
 duplicates, not documents.
 
@@ -53,7 +54,7 @@ CLUSTERS = "clusters"
 KEPT = "kept"
 CLUSTERED = "clustered"
 BANDS = "bands"
-TEXTS = "texts"
+PAYLOADS = "payloads"
 COPIES = "copies"
 STAGE = "near_dedup"
 # Priorities are shifted into 10 non-negative digits so that the string order is the rank.
@@ -131,6 +132,14 @@ class _Payloads:
             return list(signatures(flat, offsets, config.num_perm, config.seed))
         return hash_sets(flat, offsets)
 
+    def of_hashes(
+        self, flat: np.ndarray, offsets: np.ndarray, rows_of_signatures: np.ndarray
+    ) -> list[np.ndarray]:
+        """The payloads of a batch whose shingles are hashed and signed already."""
+        if not self._config.true_jaccard_check:
+            return list(rows_of_signatures)
+        return hash_sets(flat, offsets)
+
     def read(self, sent: bytes) -> np.ndarray:
         """A payload that travelled as bytes (Beam pickles arrays, slowly)."""
         return np.frombuffer(sent, np.uint64 if self._config.true_jaccard_check else np.uint32)
@@ -153,6 +162,7 @@ class _Sign(CountingDoFn):
         self._layout = band_layout(config)
         self._partitions = config.band_partitions
         self._batched = batched
+        self._payloads = _Payloads(config)
 
     def setup(self) -> None:
         self._random = random.Random()
@@ -195,9 +205,9 @@ class _Sign(CountingDoFn):
             if not has_shingles:
                 self.count(document["source"], f"{self._stage}/no_shingles")
         yield block, batch
+        payloads = self._payloads.of_hashes(flat, offsets, rows_of_signatures)
         yield beam.pvalue.TaggedOutput(
-            TEXTS,
-            (block, (_pack([n for n, _ in batch]), _pack([d["text"] for _, d in batch]))),
+            PAYLOADS, (block, (_pack([n for n, _ in batch]), _pack_arrays(payloads)))
         )
         rows, copies = self._banded_rows(block, batch, np.flatnonzero(signed), rows_of_signatures)
         for copy in copies:
@@ -303,9 +313,24 @@ def _unpack(packed: Packed, rows: Iterable[int]) -> list[str]:
     return [joined[offsets[row] : offsets[row + 1]] for row in rows]
 
 
-def _texts(joined: dict[str, Iterable[Any]]) -> tuple[Packed, Packed] | None:
-    """A block's nodes and texts as Sign packed them; None when the block is not there."""
-    blocks = list(joined["texts"])
+def _pack_arrays(arrays: Sequence[np.ndarray]) -> tuple[bytes, bytes]:
+    """Arrays of one dtype end to end as bytes, with their offsets in bytes."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([a.nbytes for a in arrays], out=offsets[1:])
+    return b"".join(a.tobytes() for a in arrays), offsets.tobytes()
+
+
+def _unpack_arrays(packed: tuple[bytes, bytes], rows: Iterable[int]) -> list[bytes]:
+    blob, raw = packed
+    offsets = np.frombuffer(raw, dtype=np.int64)
+    return [blob[offsets[row] : offsets[row + 1]] for row in rows]
+
+
+def _payloads(
+    joined: dict[str, Iterable[Any]],
+) -> tuple[Packed, tuple[bytes, bytes]] | None:
+    """A block's nodes and payloads as Sign packed them; None when the block is not there."""
+    blocks = list(joined["payloads"])
     return blocks[0] if blocks else None
 
 
@@ -317,29 +342,26 @@ def _members(joined: dict[str, Iterable[Any]]) -> list[Member]:
 class _JoinFirstEnds(beam.DoFn):
     """A block meets the pairs whose first end it holds; each goes on to its second end."""
 
-    def __init__(self, config: NearDedupConfig) -> None:
-        self._payloads = _Payloads(config)
-
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         block, joined = element
-        texts = _texts(joined)
+        packed = _payloads(joined)
         groups = list(joined["pairs"])
-        if texts is None or not groups:
+        if packed is None or not groups:
             return
-        nodes, bodies = texts
+        nodes, payloads_of_rows = packed
         pairs = np.unique(
             np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups]),
             axis=0,
         )
         wanted = np.unique(pairs[:, 0]).tolist()
-        payloads = dict(zip(wanted, self._payloads.of(_unpack(bodies, wanted)), strict=True))
+        payloads = dict(zip(wanted, _unpack_arrays(payloads_of_rows, wanted), strict=True))
         located = {
             row: _locate(node, block, row)
             for row, node in zip(wanted, _unpack(nodes, wanted), strict=True)
         }
         by_block: dict[int, list[tuple[int, str, bytes]]] = defaultdict(list)
         for row, other_block, other_row in pairs.tolist():
-            by_block[other_block].append((other_row, located[row], payloads[row].tobytes()))
+            by_block[other_block].append((other_row, located[row], payloads[row]))
         yield from by_block.items()
 
 
@@ -363,13 +385,16 @@ class _JoinSecondEnds(CountingDoFn):
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> None:
         block, joined = element
-        texts = _texts(joined)
+        packed = _payloads(joined)
         halves = [half for group in joined["halves"] for half in group]
-        if texts is None or not halves:
+        if packed is None or not halves:
             return
-        nodes, bodies = texts
+        nodes, payloads_of_rows = packed
         wanted = sorted({row for row, _, _ in halves})
-        payloads = dict(zip(wanted, self._payloads.of(_unpack(bodies, wanted)), strict=True))
+        payloads = {
+            row: self._payloads.read(sent)
+            for row, sent in zip(wanted, _unpack_arrays(payloads_of_rows, wanted), strict=True)
+        }
         located = {
             row: _locate(node, block, row)
             for row, node in zip(wanted, _unpack(nodes, wanted), strict=True)
@@ -601,7 +626,7 @@ class NearDedup(beam.PTransform):
         config = self._config
         signed = documents | "Sign" >> beam.ParDo(
             _Sign(config, self._priorities, self._stage, self._batched)
-        ).with_outputs(BANDS, TEXTS, COPIES, STATS, main="blocks")
+        ).with_outputs(BANDS, PAYLOADS, COPIES, STATS, main="blocks")
         blocks = signed.blocks
         pairs = (
             signed[BANDS]
@@ -611,11 +636,11 @@ class NearDedup(beam.PTransform):
                 STATS, main="pairs"
             )
         )
-        halves = {"texts": signed[TEXTS], "pairs": pairs.pairs} | "JoinFirstEnds" >> (
-            beam.CoGroupByKey() | beam.ParDo(_JoinFirstEnds(config))
+        halves = {"payloads": signed[PAYLOADS], "pairs": pairs.pairs} | "JoinFirstEnds" >> (
+            beam.CoGroupByKey() | beam.ParDo(_JoinFirstEnds())
         )
         verified = (
-            {"texts": signed[TEXTS], "halves": halves}
+            {"payloads": signed[PAYLOADS], "halves": halves}
             | "JoinSecondEnds" >> beam.CoGroupByKey()
             | "Verify"
             >> beam.ParDo(_JoinSecondEnds(config, self._stage)).with_outputs(STATS, main="edges")
