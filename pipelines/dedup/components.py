@@ -42,27 +42,47 @@ def partition_of(node: str, partitions: int) -> int:
     return zlib.crc32(node.encode("utf-8")) % partitions
 
 
-class _Batcher(beam.DoFn):
-    """Collects a bundle's edges by the partition of their key; one element per partition."""
+class EdgeBatches:
+    """Edges by the partition of their key, to leave a bundle as one element per partition.
+
+    With ``then="both"``, ``add(u, v)`` for u > v is the input ``ConnectedComponents``
+    takes when ``batched``: a DoFn that finds edges can hand them over this way.
+    """
 
     def __init__(self, then: Then, partitions: int) -> None:
         self._then = then
         self._partitions = partitions
-
-    def start_bundle(self) -> None:
         self._out: dict[int, list[Edge]] = defaultdict(list)
 
-    def emit(self, a: str, b: str) -> None:
+    def add(self, a: str, b: str) -> None:
         self._out[partition_of(a, self._partitions)].append((a, b))
         if self._then == "both":
             self._out[partition_of(b, self._partitions)].append((b, a))
         elif self._then == "labels":
             self._out[partition_of(b, self._partitions)].append((b, b))
 
-    def finish_bundle(self) -> Iterator[WindowedValue]:
+    def drain(self) -> Iterator[WindowedValue]:
+        """The batches, each in the global window (for ``finish_bundle``)."""
         for part, edges in self._out.items():
             yield WindowedValue((part, edges), MIN_TIMESTAMP, [GlobalWindow()])
         self._out.clear()
+
+
+class _Batcher(beam.DoFn):
+    """A DoFn that sends its bundle's edges in batches by partition."""
+
+    def __init__(self, then: Then, partitions: int) -> None:
+        self._then = then
+        self._partitions = partitions
+
+    def start_bundle(self) -> None:
+        self._batches = EdgeBatches(self._then, self._partitions)
+
+    def emit(self, a: str, b: str) -> None:
+        self._batches.add(a, b)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        yield from self._batches.drain()
 
 
 class _Orient(_Batcher):
@@ -108,18 +128,25 @@ def _smallest_labels(element: tuple[int, Iterable[list[Edge]]]) -> Iterator[Edge
 
 
 class ConnectedComponents(beam.PTransform):
-    """Edges (u, v) → (node, label) for every node on an edge; label = component minimum."""
+    """Edges (u, v) → (node, label) for every node on an edge; label = component minimum.
 
-    def __init__(self, rounds: int, partitions: int = PARTITIONS) -> None:
+    ``batched``: edges come in as ``EdgeBatches("both")`` give them, and labels go out as
+    lists of (node, label), one per partition.
+    """
+
+    def __init__(self, rounds: int, partitions: int = PARTITIONS, batched: bool = False) -> None:
         super().__init__()
         if rounds < 1:
             raise ValueError(f"connected components need at least one round, not {rounds}")
         self._rounds = rounds
         self._partitions = partitions
+        self._batched = batched
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         parts = self._partitions
-        current = edges | "Orient" >> beam.ParDo(_Orient("both", parts))
+        current = edges
+        if not self._batched:
+            current = edges | "Orient" >> beam.ParDo(_Orient("both", parts))
         for i in range(self._rounds):
             last = i == self._rounds - 1
             current = (
@@ -129,18 +156,21 @@ class ConnectedComponents(beam.PTransform):
                 | f"SmallStarGroup{i}" >> beam.GroupByKey()
                 | f"SmallStar{i}" >> beam.ParDo(_SmallStar("labels" if last else "both", parts))
             )
-        return (
-            current
-            | "GroupLabels" >> beam.GroupByKey()
-            | "SmallestLabel" >> beam.FlatMap(_smallest_labels)
-        )
+        grouped = current | "GroupLabels" >> beam.GroupByKey()
+        if self._batched:
+            return grouped | "SmallestLabels" >> beam.Map(lambda e: list(_smallest_labels(e)))
+        return grouped | "SmallestLabel" >> beam.FlatMap(_smallest_labels)
 
 
 class _MembersByLabel(_Batcher):
-    def process(self, element: Edge) -> None:
-        node, label = element
-        self.emit(label, "")
-        self.emit(node, label)
+    def __init__(self, then: Then, partitions: int, batched: bool) -> None:
+        super().__init__(then, partitions)
+        self._batched = batched
+
+    def process(self, element: Edge | list[Edge]) -> None:
+        for node, label in element if self._batched else [element]:
+            self.emit(label, "")
+            self.emit(node, label)
 
 
 def _members_under_a_non_root(element: tuple[int, Iterable[list[Edge]]]) -> int:
@@ -155,11 +185,16 @@ def _members_under_a_non_root(element: tuple[int, Iterable[list[Edge]]]) -> int:
     return sum(n for label, n in members.items() if own.get(label, label) != label)
 
 
-def unconverged(labels: beam.PCollection, partitions: int = PARTITIONS) -> beam.PCollection:
-    """How many nodes have a label that itself has a smaller label (0 once converged)."""
+def unconverged(
+    labels: beam.PCollection, partitions: int = PARTITIONS, batched: bool = False
+) -> beam.PCollection:
+    """How many nodes have a label that itself has a smaller label (0 once converged).
+
+    ``batched``: labels come as lists, as ``ConnectedComponents(batched=True)`` gives them.
+    """
     return (
         labels
-        | "MembersAndOwnLabels" >> beam.ParDo(_MembersByLabel("first", partitions))
+        | "MembersAndOwnLabels" >> beam.ParDo(_MembersByLabel("first", partitions, batched))
         | "JoinLabelOfLabel" >> beam.GroupByKey()
         | "MembersUnderNonRoot" >> beam.Map(_members_under_a_non_root)
         | "CountUnconverged" >> beam.CombineGlobally(sum)

@@ -37,7 +37,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
-from pipelines.dedup.components import ConnectedComponents, unconverged
+from pipelines.dedup.components import ConnectedComponents, EdgeBatches, unconverged
 from pipelines.dedup.config import NearDedupConfig
 from pipelines.dedup.minhash import (
     band_hashes,
@@ -210,8 +210,12 @@ class _Sign(CountingDoFn):
             PAYLOADS, (block, (_pack([n for n, _ in batch]), _pack_arrays(payloads)))
         )
         rows, copies = self._banded_rows(block, batch, np.flatnonzero(signed), rows_of_signatures)
-        for copy in copies:
-            yield beam.pvalue.TaggedOutput(COPIES, copy)
+        if copies:
+            edges = EdgeBatches("both", self._partitions)
+            for copy in copies:
+                edges.add(max(copy), min(copy))
+            for batch in edges.drain():
+                yield beam.pvalue.TaggedOutput(COPIES, batch.value)
         bands = keys.shape[1]
         entry_keys = keys[rows].ravel()
         entry_rows = np.repeat(rows, bands)
@@ -378,6 +382,7 @@ class _JoinSecondEnds(CountingDoFn):
         self._stage = stage
         self._payloads = _Payloads(config)
         self._threshold = check_threshold(config)
+        self._partitions = config.band_partitions
 
     def start_bundle(self) -> None:
         super().start_bundle()
@@ -407,11 +412,13 @@ class _JoinSecondEnds(CountingDoFn):
                 self._union(other, located[row])
 
     def finish_bundle(self) -> Iterator[Any]:
+        edges = EdgeBatches("both", self._partitions)
         for node in self._parent:
             root = self._root(node)
             if root != node:
-                yield _in_global_window((node, root))
+                edges.add(node, root)
         self._parent.clear()
+        yield from edges.drain()
         yield from super().finish_bundle()
 
     def _root(self, node: str) -> str:
@@ -429,10 +436,13 @@ class _JoinSecondEnds(CountingDoFn):
             self._parent[max(a, b)] = min(a, b)
 
 
-def _label_by_block(element: tuple[str, str]) -> tuple[int, tuple[int, str]]:
-    located, label = element
-    block, row = _location(located)
-    return block, (row, label)
+def _labels_by_block(labels: list[tuple[str, str]]) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+    """A partition's labels as one list of (row, label) per block."""
+    by_block: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for located, label in labels:
+        block, row = _location(located)
+        by_block[block].append((row, label))
+    yield from by_block.items()
 
 
 class _Assign(CountingDoFn):
@@ -444,7 +454,7 @@ class _Assign(CountingDoFn):
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         block, joined = element
-        labels = dict(joined["labels"])
+        labels = dict(pair for group in joined["labels"] for pair in group)
         outputs = _Outputs(self._batched)
         for row, (node, document) in enumerate(_members(joined)):
             label = labels.get(row)
@@ -648,13 +658,16 @@ class NearDedup(beam.PTransform):
         labels = (
             (verified.edges, signed[COPIES])
             | "AllEdges" >> beam.Flatten()
-            | "Components" >> ConnectedComponents(config.component_rounds)
+            | "Components"
+            >> ConnectedComponents(config.component_rounds, config.band_partitions, batched=True)
         )
-        not_converged = unconverged(labels) | "UnconvergedStat" >> beam.Map(
+        not_converged = unconverged(
+            labels, config.band_partitions, batched=True
+        ) | "UnconvergedStat" >> beam.Map(
             lambda n: ((ALL_SOURCES, f"{self._stage}/unconverged"), n)
         )
         assigned = (
-            {"docs": blocks, "labels": labels | "LabelByBlock" >> beam.Map(_label_by_block)}
+            {"docs": blocks, "labels": labels | "LabelsByBlock" >> beam.FlatMap(_labels_by_block)}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "Assign"
             >> beam.ParDo(_Assign(self._stage, self._batched)).with_outputs(
