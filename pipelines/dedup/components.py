@@ -61,11 +61,11 @@ class EdgeBatches:
         elif self._then == "labels":
             self._out[partition_of(b, self._partitions)].append((b, b))
 
-    def drain(self) -> Iterator[WindowedValue]:
-        """The batches, each in the global window (for ``finish_bundle``)."""
-        for part, edges in self._out.items():
-            yield WindowedValue((part, edges), MIN_TIMESTAMP, [GlobalWindow()])
+    def drain(self) -> list[Batch]:
+        """The batches so far, one (partition, edges) per partition; the collector empties."""
+        batches = list(self._out.items())
         self._out.clear()
+        return batches
 
 
 class _Batcher(beam.DoFn):
@@ -82,7 +82,8 @@ class _Batcher(beam.DoFn):
         self._batches.add(a, b)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        yield from self._batches.drain()
+        for batch in self._batches.drain():
+            yield WindowedValue(batch, MIN_TIMESTAMP, [GlobalWindow()])
 
 
 class _Orient(_Batcher):

@@ -206,16 +206,15 @@ class _Sign(CountingDoFn):
                 self.count(document["source"], f"{self._stage}/no_shingles")
         yield block, batch
         payloads = self._payloads.of_hashes(flat, offsets, rows_of_signatures)
-        yield beam.pvalue.TaggedOutput(
-            PAYLOADS, (block, (_pack([n for n, _ in batch]), _pack_arrays(payloads)))
-        )
+        packed = (_pack([n for n, _ in batch]), _pack([p.tobytes() for p in payloads]))
+        yield beam.pvalue.TaggedOutput(PAYLOADS, (block, packed))
         rows, copies = self._banded_rows(block, batch, np.flatnonzero(signed), rows_of_signatures)
         if copies:
             edges = EdgeBatches("both", self._partitions)
             for copy in copies:
                 edges.add(max(copy), min(copy))
-            for batch in edges.drain():
-                yield beam.pvalue.TaggedOutput(COPIES, batch.value)
+            for edge_batch in edges.drain():
+                yield beam.pvalue.TaggedOutput(COPIES, edge_batch)
         bands = keys.shape[1]
         entry_keys = keys[rows].ravel()
         entry_rows = np.repeat(rows, bands)
@@ -301,46 +300,27 @@ class _PairsInBucket(CountingDoFn):
             yield int(group[0, 0]), group[:, 1:].tobytes()
 
 
-Packed = tuple[str, bytes]
+Packed = tuple[str | bytes, bytes]
 
 
-def _pack(strings: Sequence[str]) -> Packed:
-    """Strings end to end, with their offsets: Beam decodes one string, not thousands."""
-    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)), out=offsets[1:])
-    return "".join(strings), offsets.tobytes()
+def _pack(pieces: Sequence[str] | Sequence[bytes]) -> Packed:
+    """Strings (or bytes) end to end, with their offsets: Beam decodes one, not thousands."""
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=offsets[1:])
+    joiner: Any = b"" if pieces and isinstance(pieces[0], bytes) else ""
+    return joiner.join(pieces), offsets.tobytes()
 
 
-def _unpack(packed: Packed, rows: Iterable[int]) -> list[str]:
+def _unpack(packed: Packed, rows: Iterable[int]) -> list[Any]:
     joined, raw = packed
     offsets = np.frombuffer(raw, dtype=np.int64)
     return [joined[offsets[row] : offsets[row + 1]] for row in rows]
 
 
-def _pack_arrays(arrays: Sequence[np.ndarray]) -> tuple[bytes, bytes]:
-    """Arrays of one dtype end to end as bytes, with their offsets in bytes."""
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum([a.nbytes for a in arrays], out=offsets[1:])
-    return b"".join(a.tobytes() for a in arrays), offsets.tobytes()
-
-
-def _unpack_arrays(packed: tuple[bytes, bytes], rows: Iterable[int]) -> list[bytes]:
-    blob, raw = packed
-    offsets = np.frombuffer(raw, dtype=np.int64)
-    return [blob[offsets[row] : offsets[row + 1]] for row in rows]
-
-
-def _payloads(
-    joined: dict[str, Iterable[Any]],
-) -> tuple[Packed, tuple[bytes, bytes]] | None:
-    """A block's nodes and payloads as Sign packed them; None when the block is not there."""
-    blocks = list(joined["payloads"])
+def _block_of(joined: dict[str, Iterable[Any]], tag: str) -> Any:
+    """What Sign sent for a block under ``tag``; None when the block is not there."""
+    blocks = list(joined[tag])
     return blocks[0] if blocks else None
-
-
-def _members(joined: dict[str, Iterable[Any]]) -> list[Member]:
-    blocks = list(joined["docs"])
-    return blocks[0] if blocks else []
 
 
 class _JoinFirstEnds(beam.DoFn):
@@ -348,7 +328,7 @@ class _JoinFirstEnds(beam.DoFn):
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         block, joined = element
-        packed = _payloads(joined)
+        packed = _block_of(joined, "payloads")
         groups = list(joined["pairs"])
         if packed is None or not groups:
             return
@@ -358,7 +338,7 @@ class _JoinFirstEnds(beam.DoFn):
             axis=0,
         )
         wanted = np.unique(pairs[:, 0]).tolist()
-        payloads = dict(zip(wanted, _unpack_arrays(payloads_of_rows, wanted), strict=True))
+        payloads = dict(zip(wanted, _unpack(payloads_of_rows, wanted), strict=True))
         located = {
             row: _locate(node, block, row)
             for row, node in zip(wanted, _unpack(nodes, wanted), strict=True)
@@ -390,7 +370,7 @@ class _JoinSecondEnds(CountingDoFn):
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> None:
         block, joined = element
-        packed = _payloads(joined)
+        packed = _block_of(joined, "payloads")
         halves = [half for group in joined["halves"] for half in group]
         if packed is None or not halves:
             return
@@ -398,7 +378,7 @@ class _JoinSecondEnds(CountingDoFn):
         wanted = sorted({row for row, _, _ in halves})
         payloads = {
             row: self._payloads.read(sent)
-            for row, sent in zip(wanted, _unpack_arrays(payloads_of_rows, wanted), strict=True)
+            for row, sent in zip(wanted, _unpack(payloads_of_rows, wanted), strict=True)
         }
         located = {
             row: _locate(node, block, row)
@@ -418,7 +398,7 @@ class _JoinSecondEnds(CountingDoFn):
             if root != node:
                 edges.add(node, root)
         self._parent.clear()
-        yield from edges.drain()
+        yield from _windowed(edges.drain())
         yield from super().finish_bundle()
 
     def _root(self, node: str) -> str:
@@ -456,7 +436,7 @@ class _Assign(CountingDoFn):
         block, joined = element
         labels = dict(pair for group in joined["labels"] for pair in group)
         outputs = _Outputs(self._batched)
-        for row, (node, document) in enumerate(_members(joined)):
+        for row, (node, document) in enumerate(_block_of(joined, "docs") or []):
             label = labels.get(row)
             if label is None:
                 self.count(document["source"], f"{self._stage}/kept")
