@@ -24,6 +24,11 @@ ALL_SOURCES = "*"
 LENGTH_EDGES = (0, 50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000, 50000)
 
 
+def in_global_window(value: Any) -> WindowedValue:
+    """``value`` as ``finish_bundle`` must emit it: with its window (the global one)."""
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
 def length_bucket(length: int) -> int:
     """Index of the LENGTH_EDGES bucket that holds ``length``."""
     for i in range(len(LENGTH_EDGES) - 1, -1, -1):
@@ -46,7 +51,5 @@ class CountingDoFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[Any]:
         for key, n in self._counts.items():
             beam.metrics.Metrics.counter(self.namespace, f"{key[0]}:{key[1]}").inc(n)
-            yield beam.pvalue.TaggedOutput(
-                STATS, WindowedValue((key, n), MIN_TIMESTAMP, [GlobalWindow()])
-            )
+            yield beam.pvalue.TaggedOutput(STATS, in_global_window((key, n)))
         self._counts.clear()

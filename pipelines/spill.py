@@ -29,11 +29,15 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, length_bucket
+from pipelines.counting import (
+    ALL_SOURCES,
+    STATS,
+    CountingDoFn,
+    in_global_window,
+    length_bucket,
+)
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
 from pipelines.hashing import text_key
@@ -102,7 +106,7 @@ class _Spill(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for spilled in self._flush():
-            yield WindowedValue(spilled, MIN_TIMESTAMP, [GlobalWindow()])
+            yield in_global_window(spilled)
 
     def _flush(self) -> list[tuple[int, str]]:
         spilled = []

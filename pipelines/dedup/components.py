@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
+
+from pipelines.counting import in_global_window
 
 Edge = tuple[str, str]
 Batch = tuple[int, list[Edge]]
@@ -83,7 +83,7 @@ class _Batcher(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for batch in self._batches.drain():
-            yield WindowedValue(batch, MIN_TIMESTAMP, [GlobalWindow()])
+            yield in_global_window(batch)
 
 
 class _Orient(_Batcher):

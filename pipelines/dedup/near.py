@@ -32,11 +32,8 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
-from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn
+from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, in_global_window
 from pipelines.dedup.components import ConnectedComponents, EdgeBatches, unconverged
 from pipelines.dedup.config import NearDedupConfig
 from pipelines.dedup.minhash import (
@@ -85,17 +82,13 @@ def _location(located: str) -> tuple[int, int]:
     return int(located[-24:-8], 16), int(located[-8:], 16)
 
 
-def _in_global_window(value: Any) -> WindowedValue:
-    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
-
-
 def _windowed(outputs: Iterable[Any]) -> Iterator[Any]:
     """Outputs of ``finish_bundle``, which must carry their window (main or tagged)."""
     for output in outputs:
         if isinstance(output, beam.pvalue.TaggedOutput):
-            yield beam.pvalue.TaggedOutput(output.tag, _in_global_window(output.value))
+            yield beam.pvalue.TaggedOutput(output.tag, in_global_window(output.value))
         else:
-            yield _in_global_window(output)
+            yield in_global_window(output)
 
 
 class _Outputs:
