@@ -157,6 +157,78 @@ def test_the_time_a_history_starts_closes_a_name_after_the_patient_label(
     assert names(engine, "患者黄疸于3天前加重，患者曾于3年前行手术。") == []
 
 
+def test_the_time_a_history_starts_vouches_for_a_rare_surname_and_given_name(
+    engine: Deidentifier,
+) -> None:
+    assert names(engine, "现病史：患者庞钊于10年前无明显诱因出现胸闷。") == ["庞钊"]
+    # A finding of a limb or a rhythm stands there too: its characters are no given name.
+    assert names(engine, "患者房颤于3年前确诊，患者左膝于2年前开始疼痛。") == []
+
+
+def test_a_word_that_hands_the_patient_over_vouches_for_a_rare_name_before_a_title(
+    engine: Deidentifier,
+) -> None:
+    assert names(engine, "2021-04-04行冠脉造影，经包昶医生查房后调整治疗方案。") == ["包昶医生"]
+    assert names(engine, "经麻醉医生评估后手术，病情随时变化医生会告知。") == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("医生您好，我是张伟，今年45岁，最近总是头疼。", ["张伟"]),
+        ("我是李秀英的女儿，想替我妈问一下。", ["李秀英"]),
+        ("本人王芳，女，因头痛就诊。", ["王芳"]),
+        ("我叫李秀英，65岁，高血压十年。", ["李秀英"]),
+    ],
+)
+def test_self_introductions_are_found(engine: Deidentifier, text: str, expected: list[str]) -> None:
+    assert names(engine, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["我是张家口人，在北京工作。", "我是高中生，最近失眠。", "我是张某某的家属。"]
+)
+def test_a_self_introduction_must_end_its_clause_with_the_name(
+    engine: Deidentifier, text: str
+) -> None:
+    assert names(engine, text) == []
+
+
+def test_a_named_speaker_at_the_start_of_a_line_is_found_in_every_turn(
+    engine: Deidentifier,
+) -> None:
+    text = "张伟：医生您好，我最近头疼。\n李医生：您好，疼了多久了？\n张伟：三天了。"
+    assert names(engine, text) == ["张伟", "李医生", "张伟"]
+
+
+def test_a_speaker_with_a_rare_given_name_is_found_when_the_speaker_speaks_again(
+    engine: Deidentifier,
+) -> None:
+    text = "张昶：头疼三天了\n医生：发热吗？\n张昶：不发热"
+    assert names(engine, text) == ["张昶", "张昶"]
+
+
+def test_role_speakers_and_field_labels_at_the_start_of_a_line_are_not_names(
+    engine: Deidentifier,
+) -> None:
+    text = "患者：医生您好\n医生：你好\n家属：他头疼\n印象：肝囊肿\n印象：胆囊结石\n黄柏：清热燥湿"
+    assert names(engine, text) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("患者签名：盖章", []),
+        ("医生签名：时间：2023-03-05", []),
+        ("家属签名：王建国 日期：2023年3月5日", ["王建国"]),
+    ],
+)
+def test_a_signature_field_holds_a_name_not_what_to_do_there(
+    engine: Deidentifier, text: str, expected: list[str]
+) -> None:
+    assert names(engine, text) == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [
