@@ -25,6 +25,10 @@ from pipelines.deid import Deidentifier
         "2023年3月5日14时30分",
         "2023-03-05T08:15:00",
         "2023年3月5日晚8点",
+        "2023年3月5日下午三点二十分",
+        "2023年3月5日十四时三十分",
+        "3月5日晚上八点",
+        "二〇二三年三月五日上午九点半",
         "2023年5月20-22日",
         "5月20日至22日",
         "二〇二三年三月五日",
@@ -38,6 +42,13 @@ from pipelines.deid import Deidentifier
 )
 def test_dates_in_every_layout_are_found_with_their_time(engine: Deidentifier, date: str) -> None:
     assert found(engine, f"入院时间：{date}，") == [(date, "DATE")]
+
+
+def test_a_moment_after_a_date_is_not_its_clock(engine: Deidentifier) -> None:
+    # 一点点 is "a little" and 一时 "for a moment": without a part of the day or minutes,
+    # a Chinese-numeral hour is not read as a time.
+    text = "3月5日一点点好转，2023年3月5日一时兴起停药。"
+    assert found(engine, text) == [("3月5日", "DATE"), ("2023年3月5日", "DATE")]
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,17 @@ from dataclasses import dataclass
 from pipelines.deid.recognizers import DIGIT, Recognizer, Shape, TriggerHandler
 from pipelines.deid.spans import AGE, CHECKED, DATE, LABELLED, Candidate
 
+_PERIOD = "(?:上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜间|夜里|晚|早)"
+# A clock in Chinese numerals (下午三点二十分, 十四时三十分): an hour alone is a time only
+# after a part of the day or as 十x时, since 一时 and 一点 are also "a moment", "a little".
+_CN_CLOCK = "[零〇一二三四五六七八九十两]"
 _TIME = (
-    r"(?:(?:\s{0,2}|T)(?:上午|下午|凌晨|早上|早晨|晚上|中午|傍晚|夜间|晚|早)?\s{0,2}"
+    r"(?:(?:\s{0,2}|T)(?:" + _PERIOD + r"?\s{0,2}"
     r"(?:\d{1,2}\s?[:：]\s?\d{2}(?:\s?[:：]\s?\d{2}(?:\.\d+)?)?"
-    r"|\d{1,2}\s?[时点](?:\s?\d{1,2}\s?分(?:\s?\d{1,2}\s?秒)?|半)?))?"
+    r"|\d{1,2}\s?[时点](?:\s?\d{1,2}\s?分(?:\s?\d{1,2}\s?秒)?|半)?"
+    f"|{_CN_CLOCK}{{1,3}}[时点](?:{_CN_CLOCK}{{1,3}}分(?:{_CN_CLOCK}{{1,3}}秒)?|半|整)"
+    "|二?十[一二三四五六七八九]?时)"
+    f"|{_PERIOD}\\s{{0,2}}{_CN_CLOCK}{{1,3}}[时点](?!点)))?"
 )
 _RANGE = "(?:[-~～－—]|至|到)"
 _CN_DIGIT = "〇零一二三四五六七八九"
