@@ -65,9 +65,27 @@ def test_a_province_or_city_alone_and_street_words_are_not_addresses(
         ("就诊于郸城县人民医院，诊断为肺炎。", "郸城县人民医院"),
         ("在汲冢镇卫生院输液3天。", "汲冢镇卫生院"),
         ("既往于301医院诊断为冠心病。", "301医院"),
+        ("天门市第一人民医院出院记录", "天门市第一人民医院"),
     ],
 )
 def test_named_hospitals_are_found(engine: Deidentifier, text: str, hospital: str) -> None:
+    assert found(engine, text, "HOSPITAL") == [hospital]
+
+
+@pytest.mark.parametrize(
+    "text, hospital",
+    [
+        ("昨天兰考县人民医院检查说没事。", "兰考县人民医院"),
+        ("上周郸城县人民医院做了CT。", "郸城县人民医院"),
+        ("2019年汲冢镇卫生院诊断为肺炎。", "汲冢镇卫生院"),
+        ("既往长期兰考县人民医院随诊。", "兰考县人民医院"),
+        ("病程中郸城县人民医院行冠脉造影。", "郸城县人民医院"),
+        ("回老家兰考县人民医院看的。", "兰考县人民医院"),
+    ],
+)
+def test_a_hospital_name_starts_at_its_place_not_at_the_time_words_before_it(
+    engine: Deidentifier, text: str, hospital: str
+) -> None:
     assert found(engine, text, "HOSPITAL") == [hospital]
 
 

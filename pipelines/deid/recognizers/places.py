@@ -58,6 +58,13 @@ _NOT_A_HOSPITAL_NAME = re.compile(
     "什么|哪|最好|比较好|较好|多家|几家|正规|专业治疗|全市|全省|大城市"
 )
 _RUNNING_END = set(_VALUE_END) | _STOP
+# Words of time and frequency that run on into a county's name when nothing stops the walk
+# back (昨天兰考县人民医院, 上周郸城县人民医院, 2019年汲冢镇卫生院, 病程中兰考县人民医院).
+_BEFORE_PLACE = re.compile(
+    "上周|本周|上月|本月|长期|多次|反复|一直|先后|病程中|病程|既往|当时|此后|随后|然后|之后|"
+    "曾经|近期|近日|回老家|老家|同年|当年|[天年晨晚早周日号次期时中内回]"
+)
+_PLACE_SUFFIX = frozenset("省市县区州旗镇乡道")
 _ADMIN_SUFFIX = set("省市区县旗镇乡村道州盟")
 
 # Place names that contain a stop character: the walk back goes through them.
@@ -288,8 +295,27 @@ class PlaceRecognizer(Recognizer):
         anchor = self._hospital_anchor.search(text, i, start)
         if anchor is None:
             return
-        name = text[anchor.start() : start]
+        begin = anchor.start()
+        if anchor.group()[-1] in _PLACE_SUFFIX:
+            begin = _skip_words_before_place(text, begin, anchor.end() - 1)
+        name = text[begin:start]
         generic = self._generic.match(name)
         if (generic and generic.end() == len(name)) or _NOT_A_HOSPITAL_NAME.search(name):
             return
-        yield Candidate(anchor.start(), end, HOSPITAL, CHECKED)
+        yield Candidate(begin, end, HOSPITAL, CHECKED)
+
+
+def _skip_words_before_place(text: str, at: int, suffix: int) -> int:
+    """Where a place that ends with the unit at ``suffix`` starts, once time words are off.
+
+    A word is taken off only while a name of two characters is left (天门市 and 中牟县 keep
+    their first character), or of one after a word of two (昨天滑县).
+    """
+    while True:
+        word = _BEFORE_PLACE.match(text, at, suffix)
+        if word is None:
+            return at
+        left = suffix - word.end()
+        if not (left >= 2 or (left >= 1 and word.end() - at >= 2)):
+            return at
+        at = word.end()
