@@ -31,7 +31,14 @@ REPO = Path(__file__).resolve().parent.parent
 REAL = REPO.parent / "shared" / "data" / "real"
 ACCIDENTAL = 0.7
 BANDS = ((0.9, 1.01), (0.8, 0.9), (0.7, 0.8), (0.5, 0.7), (0.0, 0.5))
-_SENTENCE = re.compile(r"[^。！？!?；\n]+[。！？!?；]?")
+_SENTENCE = re.compile(r"[^。．！？!?；\n]+[。．！？!?；]?")
+# A pool sentence longer than this is a whole passage (some answers run 1,000 characters with
+# no sentence end the splitter knows): two "distinct" documents that drew it would be near
+# copies of each other, planted in no family.
+LONGEST_SENTENCE = 150
+# A hard negative shares its base's longest sentence yet stays below this Jaccard with it;
+# above it, it would be a near-duplicate by the very measure the pairs are scored with.
+HARD_NEGATIVE_MAX_JACCARD = 0.5
 _FULL = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
 
 
@@ -54,7 +61,7 @@ def _sentences() -> list[str]:
     for text in _real_texts():
         for s in _SENTENCE.findall(text):
             s = s.strip()
-            if len(s) >= 12 and s not in seen:
+            if 12 <= len(s) <= LONGEST_SENTENCE and s not in seen:
                 seen.add(s)
                 pool.append(s)
     return pool
@@ -124,10 +131,13 @@ def build(size: int, seed: int = 0) -> tuple[list[dict], dict[str, int]]:
             parts = _SENTENCE.findall(base)
             longest = max(parts, key=len)
             other = "".join(rng.sample(pool, rng.randint(3, 6))) + longest
+            while _set_jaccard(grams(base), grams(other)) >= HARD_NEGATIVE_MAX_JACCARD:
+                other = rng.choice(pool) + other
             docs.append({"id": f"d{len(docs)}", "text": other, "kind": "hard_negative"})
             family[docs[-1]["id"]] = n
             n += 1
-    return docs[:size], family
+    docs = docs[:size]
+    return docs, {d["id"]: family[d["id"]] for d in docs}
 
 
 def grams(text: str) -> set[str]:
@@ -228,7 +238,10 @@ def score(output_path: str, family: dict[str, int], text: dict[str, str]) -> dic
 
 
 def _jaccard(text: dict[str, str], pair: tuple[str, str]) -> float:
-    a, b = grams(text[pair[0]]), grams(text[pair[1]])
+    return _set_jaccard(grams(text[pair[0]]), grams(text[pair[1]]))
+
+
+def _set_jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
