@@ -13,7 +13,7 @@ import pytest
 from conftest import real_file
 
 from pipelines.filters.config import RepetitionFilterConfig
-from pipelines.filters.ngrams import NgramStats, open_measures
+from pipelines.filters.ngrams import NgramStats, open_measures, within_limits
 
 DIALOGUE = (
     "医生，我孩子需要打乙肝疫苗，注射疫苗的时候有什么需要注意的吗？"
@@ -163,3 +163,41 @@ def test_measures_left_closed_are_within_their_limits_on_real_dialogues(scale: f
             assert n in top_open or top_ngram_chars(units, n) <= limit
         for n, limit in duplicate:
             assert n in duplicate_open or duplicate_ngram_chars(units, n) <= limit
+
+
+def real_dialogue_units() -> list[list[str]]:
+    """The non-space characters of the first 300 CMtMedQA dialogues, one list each."""
+    records = json.loads(real_file("zhongjing/CMtMedQA_test.json").read_text(encoding="utf-8"))
+    texts = []
+    for record in records[:300]:
+        turns = [text for pair in record.get("history", []) for text in pair]
+        turns += [record.get("instruction") or record["instruct"], record["output"]]
+        texts.append([c for c in "".join(turns) if not c.isspace()])
+    return texts
+
+
+def test_within_limits_proves_a_plain_text_and_not_a_repetitive_one() -> None:
+    limits = RepetitionFilterConfig()
+    top = sorted(limits.top_ngram_fractions.items())
+    duplicate = sorted(limits.dup_ngram_fractions.items())
+    repetitive = "注意休息注意休息注意休息，多喝水多喝水多喝水"
+    plain = "患者无发热咳嗽，血压正常，心肺听诊未见杂音，建议定期复查。"
+    proven = within_limits([plain, repetitive, ONE_REPEAT], top, duplicate)
+    assert proven.tolist() == [True, False, True]
+
+
+def test_within_limits_proves_nothing_of_astral_text() -> None:
+    assert within_limits(["𠮷野家的牛肉饭很好吃"], [(2, 0.5)], [(5, 0.5)]).tolist() == [False]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1])
+def test_texts_proven_within_limits_are_within_them_on_real_dialogues(scale: float) -> None:
+    limits = RepetitionFilterConfig()
+    top = [(n, f * scale) for n, f in limits.top_ngram_fractions.items()]
+    duplicate = [(n, f * scale) for n, f in limits.dup_ngram_fractions.items()]
+    texts = real_dialogue_units()
+    proven = within_limits(["".join(units) for units in texts], top, duplicate)
+    for units, within in zip(texts, proven.tolist(), strict=True):
+        if within:
+            assert all(top_ngram_chars(units, n) <= f * len(units) for n, f in top)
+            assert all(duplicate_ngram_chars(units, n) <= f * len(units) for n, f in duplicate)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pipelines.filters.boilerplate import BoilerplateFilter
 from pipelines.filters.cjk import CjkFilter
 from pipelines.filters.config import FiltersConfig
-from pipelines.filters.document import FilterDocument, QualityFilter
+from pipelines.filters.document import Drop, FilterDocument, QualityFilter
 from pipelines.filters.language import LanguageFilter
 from pipelines.filters.length import LengthFilter
 from pipelines.filters.repetition import RepetitionFilter
@@ -55,23 +55,40 @@ class FilterChain:
         return self._run(FilterDocument(text))
 
     def run_batch(self, texts: list[str]) -> list[FilterOutcome]:
-        """:meth:`run` on each text; the character classes of the batch counted at once."""
+        """:meth:`run` on each text, one filter at a time over the texts still kept.
+
+        The character classes of the batch are counted at once, and a filter may decide
+        for all its documents at once (:meth:`QualityFilter.apply_batch`).
+        """
         counts = batch_class_counts(texts)
-        return [
-            self._run(FilterDocument.with_class_counts(text, text_counts))
+        documents = [
+            FilterDocument.with_class_counts(text, text_counts)
             for text, text_counts in zip(texts, counts, strict=True)
         ]
+        drops: list[tuple[str, Drop] | None] = [None] * len(documents)
+        pending = list(range(len(documents)))
+        for quality_filter in self.filters:
+            if not pending:
+                break
+            decided = quality_filter.apply_batch([documents[i] for i in pending])
+            for i, drop in zip(pending, decided, strict=True):
+                if drop is not None:
+                    drops[i] = (quality_filter.name, drop)
+            pending = [i for i in pending if drops[i] is None]
+        return [_outcome(document, drop) for document, drop in zip(documents, drops, strict=True)]
 
     def _run(self, document: FilterDocument) -> FilterOutcome:
         for quality_filter in self.filters:
             drop = quality_filter.apply(document)
             if drop is not None:
-                return FilterOutcome(
-                    document.text,
-                    document.language,
-                    quality_filter.name,
-                    drop.reason,
-                    drop.detail,
-                    document.edits,
-                )
+                return _outcome(document, (quality_filter.name, drop))
+        return _outcome(document, None)
+
+
+def _outcome(document: FilterDocument, drop: tuple[str, Drop] | None) -> FilterOutcome:
+    if drop is None:
         return FilterOutcome(document.text, document.language, None, None, None, document.edits)
+    name, decision = drop
+    return FilterOutcome(
+        document.text, document.language, name, decision.reason, decision.detail, document.edits
+    )

@@ -101,3 +101,7 @@ class QualityFilter(ABC):
     @abstractmethod
     def apply(self, document: FilterDocument) -> Drop | None:
         """A :class:`Drop`, or None to keep; a filter may edit the document first."""
+
+    def apply_batch(self, documents: list[FilterDocument]) -> list[Drop | None]:
+        """:meth:`apply` on each document; a filter whose work batches well overrides it."""
+        return [self.apply(document) for document in documents]

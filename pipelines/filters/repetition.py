@@ -30,7 +30,12 @@ import numpy as np
 
 from pipelines.filters.config import RepetitionFilterConfig
 from pipelines.filters.document import Drop, FilterDocument, QualityFilter, above
-from pipelines.filters.ngrams import BOUNDS_MAX_UNITS, NgramStats, open_measures
+from pipelines.filters.ngrams import (
+    BOUNDS_MAX_UNITS,
+    NgramStats,
+    open_measures,
+    within_limits,
+)
 from pipelines.filters.scripts import CharClass, codepoints
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -53,6 +58,22 @@ class RepetitionFilter(QualityFilter):
         ]
 
     def apply(self, document: FilterDocument) -> Drop | None:
+        return self.apply_batch([document])[0]
+
+    def apply_batch(self, documents: list[FilterDocument]) -> list[Drop | None]:
+        """Each document's drop; bounds on the n-gram measures are taken for all at once."""
+        if self._config.unit != "char":
+            return [self._decide(document, None, False) for document in documents]
+        units = [_non_space_units(document) for document in documents]
+        fractions = self._top, self._duplicate
+        proven = within_limits(units, *fractions).tolist()
+        return [
+            self._decide(document, text_units, within)
+            for document, text_units, within in zip(documents, units, proven, strict=True)
+        ]
+
+    def _decide(self, document: FilterDocument, units: str | None, within: bool) -> Drop | None:
+        """The drop of one document; ``within``: its n-gram measures are proven in limits."""
         text, config = document.text, self._config
         # A text of one line has no duplicate line or paragraph: no need to split it.
         several = "\n" in text
@@ -63,9 +84,10 @@ class RepetitionFilter(QualityFilter):
             fraction = duplicate_fraction(split(text)) if several else 0.0
             if fraction > limit:
                 return Drop(reason, above(fraction, limit))
+        if within:
+            return None
         top, duplicate = self._top, self._duplicate
-        if self._config.unit == "char":
-            units = _non_space_units(document)
+        if units is not None:
             total = len(units)
             if total <= BOUNDS_MAX_UNITS:
                 top_open, duplicate_open = open_measures(
