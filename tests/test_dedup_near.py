@@ -90,6 +90,31 @@ def test_every_document_gets_one_cluster_row() -> None:
     _run(docs, {}, check)
 
 
+def test_without_documents_only_ids_and_clusters_travel() -> None:
+    docs = [_doc("a", _CASE), _doc("b", _CASE.replace("十年", "十一年")), _doc("c", _ADVICE)]
+    kept, copy = sorted(["a", "b"], key=lambda i: node_key(i, 0))
+
+    with beam.Pipeline() as p:
+        result = (
+            p | beam.Create(docs) | NearDedup(NearDedupConfig(), {}, 12, False, documents=False)
+        )
+        assert_that(
+            result.clusters | beam.Map(lambda r: (r["id"], r["kept_id"], r["similarity"])),
+            equal_to([(kept, kept, 1.0), (copy, kept, None), ("c", "c", 1.0)]),
+            label="clusters",
+        )
+        assert_that(
+            result.kept | beam.Map(lambda d: (d["id"], d["text"])),
+            equal_to([(kept, ""), ("c", "")]),
+            label="kept",
+        )
+        assert_that(
+            result.rejected | beam.Map(lambda r: (r["id"], r["detail"])),
+            equal_to([(copy, f"of {kept}")]),
+            label="rejected",
+        )
+
+
 def test_hard_negative_sharing_one_sentence_is_kept() -> None:
     shared = "既往有高血压病史十年，规律服用氨氯地平。"
     docs = [

@@ -84,6 +84,15 @@ def test_shingle_hashes_are_the_shingle_sets_hashed() -> None:
     )
 
 
+def test_32_bit_sets_keep_the_top_half_of_each_hash_and_the_same_jaccard() -> None:
+    texts = [_BATCH[0], _BATCH[0] + "谢谢医生"]
+    wide, wide_same = hash_sets(*shingle_hashes(texts, 5))
+    narrow, narrow_same = hash_sets(*shingle_hashes(texts, 5), bits=32)
+    assert narrow.dtype == np.uint32
+    assert narrow.tolist() == (wide >> np.uint64(32)).tolist()
+    assert hash_jaccard(narrow, narrow_same) == hash_jaccard(wide, wide_same)
+
+
 def test_hash_jaccard_of_empty_sets_is_zero() -> None:
     empty, cough = hash_sets(*shingle_hashes(["", "咳嗽"], 5))
     assert hash_jaccard(empty, empty) == 0.0

@@ -191,7 +191,10 @@ def run_dedup(args: argparse.Namespace, beam_args: list[str]) -> int:
             | "Spread" >> beam.Reshuffle()
             | "ParseLines" >> beam.FlatMap(_parse_chunk).with_outputs(ERRORS, main="documents")
         )
-        deduped = lines.documents | "NearDedup" >> NearDedup(config, {}, 0, False, batched=True)
+        # The output lines want ids and clusters only; the --clusters rows want similarities.
+        deduped = lines.documents | "NearDedup" >> NearDedup(
+            config, {}, 0, False, batched=True, documents=bool(args.clusters)
+        )
         rows = (deduped.clusters, lines[ERRORS]) | "AllRows" >> beam.Flatten()
         _ = (
             rows

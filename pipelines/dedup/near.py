@@ -113,7 +113,10 @@ class _Outputs:
 
 
 class _Payloads:
-    """What a pair is checked on: shingle-hash sets (true Jaccard), or MinHash signatures."""
+    """What a pair is checked on: shingle-hash sets (true Jaccard), or MinHash signatures.
+
+    Both travel as uint32 arrays: the sets keep the top 32 bits of each shingle hash.
+    """
 
     def __init__(self, config: NearDedupConfig) -> None:
         self._config = config
@@ -123,7 +126,7 @@ class _Payloads:
         flat, offsets = shingle_hashes(texts, config.ngram, config.shingling)
         if not config.true_jaccard_check:
             return list(signatures(flat, offsets, config.num_perm, config.seed))
-        return hash_sets(flat, offsets)
+        return hash_sets(flat, offsets, bits=32)
 
     def of_hashes(
         self, flat: np.ndarray, offsets: np.ndarray, rows_of_signatures: np.ndarray
@@ -131,11 +134,11 @@ class _Payloads:
         """The payloads of a batch whose shingles are hashed and signed already."""
         if not self._config.true_jaccard_check:
             return list(rows_of_signatures)
-        return hash_sets(flat, offsets)
+        return hash_sets(flat, offsets, bits=32)
 
     def read(self, sent: bytes) -> np.ndarray:
         """A payload that travelled as bytes (Beam pickles arrays, slowly)."""
-        return np.frombuffer(sent, np.uint64 if self._config.true_jaccard_check else np.uint32)
+        return np.frombuffer(sent, np.uint32)
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         if self._config.true_jaccard_check:
@@ -147,9 +150,15 @@ class _Sign(CountingDoFn):
     """Documents → blocks (block, [(node, document)]) and their band entries by partition."""
 
     def __init__(
-        self, config: NearDedupConfig, priorities: dict[str, int], stage: str, batched: bool
+        self,
+        config: NearDedupConfig,
+        priorities: dict[str, int],
+        stage: str,
+        batched: bool,
+        documents: bool,
     ) -> None:
         self._stage = stage
+        self._documents = documents
         self._config = config
         self._priorities = priorities
         self._layout = band_layout(config)
@@ -197,7 +206,7 @@ class _Sign(CountingDoFn):
             self.count(document["source"], f"{self._stage}/documents")
             if not has_shingles:
                 self.count(document["source"], f"{self._stage}/no_shingles")
-        yield block, batch
+        yield block, batch if self._documents else [(n, _without_text(d)) for n, d in batch]
         payloads = self._payloads.of_hashes(flat, offsets, rows_of_signatures)
         packed = (_pack([n for n, _ in batch]), _pack([p.tobytes() for p in payloads]))
         yield beam.pvalue.TaggedOutput(PAYLOADS, (block, packed))
@@ -442,13 +451,23 @@ class _Assign(CountingDoFn):
         yield from outputs.sent()
 
 
-def _cluster_row(document_id: str, kept_id: str, similarity: float) -> dict[str, Any]:
+def _without_text(document: Document) -> Document:
+    """What a document's later stages need when only its cluster is wanted."""
+    return {
+        "id": document["id"],
+        "source": document["source"],
+        "source_record_id": document["source_record_id"],
+        "text": "",
+    }
+
+
+def _cluster_row(document_id: str, kept_id: str, similarity: float | None) -> dict[str, Any]:
     return {
         "id": document_id,
         "cluster": kept_id,
         "kept": document_id == kept_id,
         "kept_id": kept_id,
-        "similarity": round(similarity, 4),
+        "similarity": None if similarity is None else round(similarity, 4),
     }
 
 
@@ -456,7 +475,7 @@ class _KeepSmallest(CountingDoFn):
     """A component → its smallest node kept, the others rejected with their similarity to it.
 
     Components are decided a batch at a time (``BLOCK_DOCS`` members), so their texts are
-    shingled together.
+    shingled together. Without documents (texts) the similarity is not known: None.
     """
 
     def __init__(
@@ -466,8 +485,10 @@ class _KeepSmallest(CountingDoFn):
         with_excerpt: bool,
         stage: str,
         batched: bool,
+        documents: bool,
     ) -> None:
         self._stage = stage
+        self._documents = documents
         self._payloads = _Payloads(config)
         self._excerpt_chars = excerpt_chars
         self._with_excerpt = with_excerpt
@@ -503,7 +524,7 @@ class _KeepSmallest(CountingDoFn):
 
     def _flush(self) -> Iterator[Any]:
         components, self._components, self._members = self._components, [], 0
-        payloads = iter(self._payloads.of([d["text"] for c in components for d in c]))
+        payloads = iter(self._payloads_of([d for c in components for d in c]))
         outputs = _Outputs(self._batched)
         for kept, *others in components:
             kept_payload = next(payloads)
@@ -516,7 +537,7 @@ class _KeepSmallest(CountingDoFn):
         """A component of more than ``BLOCK_DOCS`` (a thousand copies of one text): read
         twice, its members a batch at a time, so a worker never holds it whole."""
         kept = next(document for node, document in members if node == root)
-        kept_payload = self._payloads.of([kept["text"]])[0]
+        kept_payload = self._payloads_of([kept])[0]
         outputs = _Outputs(self._batched)
         self._keep(kept, outputs)
         batch: list[Document] = []
@@ -531,12 +552,21 @@ class _KeepSmallest(CountingDoFn):
         yield from outputs.sent()
 
     def _reject_all(
-        self, batch: list[Document], kept_id: str, kept_payload: np.ndarray, outputs: _Outputs
+        self,
+        batch: list[Document],
+        kept_id: str,
+        kept_payload: np.ndarray | None,
+        outputs: _Outputs,
     ) -> None:
         if batch:
-            payloads = self._payloads.of([document["text"] for document in batch])
+            payloads = self._payloads_of(batch)
             for document, payload in zip(batch, payloads, strict=True):
                 self._reject(document, payload, kept_id, kept_payload, outputs)
+
+    def _payloads_of(self, documents: list[Document]) -> Sequence[np.ndarray | None]:
+        if not self._documents:
+            return [None] * len(documents)
+        return self._payloads.of([document["text"] for document in documents])
 
     def _keep(self, kept: Document, outputs: _Outputs) -> None:
         self.count(ALL_SOURCES, f"{self._stage}/clusters")
@@ -547,12 +577,16 @@ class _KeepSmallest(CountingDoFn):
     def _reject(
         self,
         document: Document,
-        payload: np.ndarray,
+        payload: np.ndarray | None,
         kept_id: str,
-        kept_payload: np.ndarray,
+        kept_payload: np.ndarray | None,
         outputs: _Outputs,
     ) -> None:
-        similarity = self._payloads.similarity(payload, kept_payload)
+        similarity = None
+        detail = f"of {kept_id}"
+        if payload is not None and kept_payload is not None:
+            similarity = self._payloads.similarity(payload, kept_payload)
+            detail += f", jaccard {similarity:.2f}"
         self.count(document["source"], f"{self._stage}/rejected")
         outputs.add(
             REJECTED,
@@ -560,7 +594,7 @@ class _KeepSmallest(CountingDoFn):
                 document,
                 self._stage,
                 "near_duplicate",
-                f"of {kept_id}, jaccard {similarity:.2f}",
+                detail,
                 self._excerpt_chars,
                 self._with_excerpt,
             ),
@@ -586,6 +620,9 @@ class NearDedup(beam.PTransform):
 
     ``batched``: documents come in as lists, and kept, rejected and clusters go out as
     lists, which spares Beam's per-element cost where nothing needs them one by one.
+    ``documents=False`` is for a caller that wants the clusters only: no text travels past
+    signing (kept and rejected documents come out with empty text) and a cluster row's
+    similarity is None.
     """
 
     def __init__(
@@ -596,9 +633,11 @@ class NearDedup(beam.PTransform):
         with_excerpt: bool,
         stage: str = STAGE,
         batched: bool = False,
+        documents: bool = True,
     ) -> None:
         super().__init__()
         self._batched = batched
+        self._documents = documents
         self._stage = stage
         self._config = config
         self._priorities = priorities
@@ -608,7 +647,7 @@ class NearDedup(beam.PTransform):
     def expand(self, documents: beam.PCollection) -> NearDedupOutputs:
         config = self._config
         signed = documents | "Sign" >> beam.ParDo(
-            _Sign(config, self._priorities, self._stage, self._batched)
+            _Sign(config, self._priorities, self._stage, self._batched, self._documents)
         ).with_outputs(BANDS, PAYLOADS, COPIES, STATS, main="blocks")
         blocks = signed.blocks
         pairs = (
@@ -653,7 +692,12 @@ class NearDedup(beam.PTransform):
             | "KeepSmallest"
             >> beam.ParDo(
                 _KeepSmallest(
-                    config, self._excerpt_chars, self._with_excerpt, self._stage, self._batched
+                    config,
+                    self._excerpt_chars,
+                    self._with_excerpt,
+                    self._stage,
+                    self._batched,
+                    self._documents,
                 )
             ).with_outputs(REJECTED, CLUSTERS, STATS, main=KEPT)
         )

@@ -281,9 +281,13 @@ def _flatten(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return flat.astype(np.uint64, copy=False), offsets
 
 
-def hash_sets(flat: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
-    """Each text's shingle hashes, sorted and distinct (one sort in place per text)."""
-    ordered = flat.copy()
+def hash_sets(flat: np.ndarray, offsets: np.ndarray, bits: int = 64) -> list[np.ndarray]:
+    """Each text's shingle hashes, sorted and distinct (one sort in place per text).
+
+    ``bits=32`` keeps the top half of each hash (uint32): half the bytes to carry, and two
+    sets of a thousand shingles share a false 32-bit value with probability about 2e-4.
+    """
+    ordered = (flat >> np.uint64(32)).astype(np.uint32) if bits == 32 else flat.copy()
     sizes = np.diff(offsets)
     for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         ordered[start:end].sort()
