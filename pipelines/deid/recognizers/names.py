@@ -178,6 +178,14 @@ _NOT_GIVEN = frozenset(
     # (患者房颤于3年前, 左膝于2年前, 宫缩于今晨, 经麻醉医生).
     | set("颤缩膝踝髋肘腕肩臀腿臂趾肺肾胸腋脐疸瘫痫痪癫痰喘悸晕眩痹疝痔瘘疣癣醉")
 )
+# The last character of any name a title or a mark may follow: a given-name character, a
+# surname (王医生, 欧阳医生) or a rare character that a vouching context allows.
+_MAY_END_NAME = frozenset(
+    set(GIVEN_NAME_CHARS)
+    | set(SURNAMES)
+    | {surname[-1] for surname in COMPOUND_SURNAMES}
+    | {chr(c) for c in range(0x4E00, 0xA000) if chr(c) not in _NOT_GIVEN}
+)
 _LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
 _CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";", "/")
 _INTRODUCTION_END = frozenset((*_CLAUSE_END, "的", "！", "!", "？", "?", "啊", "呀"))
@@ -482,6 +490,9 @@ class NameRecognizer(Recognizer):
         return start
 
     def _before_title(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if text[start - 1 : start] not in _MAY_END_NAME:
+            # Most titles follow a line break, a colon or a verb (谢谢医生, 咨询医生).
+            return
         name_start = self._name_before(text, start, allow_bare_surname=True, context=WEAK)
         if name_start is None:
             # A title follows many words (向家庭医生, 按时完成医生): a rare given name
@@ -583,6 +594,8 @@ class NameRecognizer(Recognizer):
 
     def _before_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         """由李明华陪同, 王建国之子, 张伟签字: a name right before the word."""
+        if text[start - 1 : start] not in _MAY_END_NAME:
+            return
         name_start = self._name_before_vouched(text, start, self._introduced)
         if name_start is not None:
             yield Candidate(name_start, start, PERSON, LABELLED)
