@@ -2,20 +2,24 @@
 
 `Deidentifier` is a pure function of its config, its secret and the text: it keeps no
 state between texts, so one instance can live in a Beam DoFn. Pickling it carries only
-the config and the secret; the expressions are compiled again when it is unpickled.
+the config, the secret and the choice of scanner; the expressions are compiled again
+when it is unpickled.
 
-Detection scans the text with three expressions (see `pipelines.deid.scanner`: Chinese
-anchors, Latin anchors, digits) and the recognizers' own cheap passes (plates, e-mail),
-finds repeated names again, then settles overlaps. Measured on a 2-core shared VM beside
-Presidio: see benchmarks/deid.py.
+Detection finds the trigger words in one Hyperscan pass (`pipelines.deid.prefilter`),
+the shapes that start with a digit in one `re` pass (`pipelines.deid.scanner`), runs the
+recognizers' own cheap passes (plates, e-mail, 我是), finds repeated names again, then
+settles overlaps. ``words="re"`` finds the words with `re` too: the portable reference
+that tests/test_deid_prefilter.py holds the Hyperscan pass to. Measured on a 2-core
+shared VM beside Presidio: see benchmarks/deid.py.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from pipelines.deid.config import DeidConfig
+from pipelines.deid.prefilter import HyperScanner
 from pipelines.deid.recognizers import DIGIT, Recognizer, Shape, TriggerHandler
 from pipelines.deid.recognizers.codes import CodeRecognizer
 from pipelines.deid.recognizers.dates import DateRecognizer
@@ -31,17 +35,21 @@ from pipelines.deid.surrogates import Surrogates
 class Deidentifier:
     """Finds the identifiers of a text and writes it again without them."""
 
-    def __init__(self, config: DeidConfig, secret: bytes) -> None:
+    def __init__(
+        self, config: DeidConfig, secret: bytes, *, words: Literal["hyperscan", "re"] = "hyperscan"
+    ) -> None:
         self._config = config
         self._secret = secret
+        self._words = words
         self._build()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"config": self._config, "secret": self._secret}
+        return {"config": self._config, "secret": self._secret, "words": self._words}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._config = state["config"]
         self._secret = state["secret"]
+        self._words = state["words"]
         self._build()
 
     def _build(self) -> None:
@@ -63,7 +71,12 @@ class Deidentifier:
             for literal, handler in recognizer.triggers().items():
                 literals.setdefault(literal, []).append(handler)
             shapes.extend(recognizer.shapes())
-        self._scanner = Scanner(literals, [s for s in shapes if s.anchor != DIGIT])
+        anchored = [s for s in shapes if s.anchor != DIGIT]
+        self._scanner: HyperScanner | Scanner = (
+            HyperScanner(literals, anchored)
+            if self._words == "hyperscan"
+            else Scanner(literals, anchored)
+        )
         self._digits = Scanner({}, [s for s in shapes if s.anchor == DIGIT])
         self._categories = frozenset(self._config.categories)
         self._surrogates = Surrogates(self._secret, self._config.date_shift_days)

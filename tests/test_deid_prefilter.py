@@ -1,0 +1,81 @@
+"""The Hyperscan pass finds the same identifiers as the `re` reference it replaced."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from conftest import REPO, real_file
+
+from pipelines.deid import DeidConfig, Deidentifier
+from pipelines.deid.prefilter import HyperScanner, utf32
+from pipelines.deid.recognizers import TriggerHandler
+from pipelines.deid.spans import Candidate
+
+SECRET = b"test-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def reference() -> Deidentifier:
+    """The engine that finds trigger words with Python's `re`, as before Hyperscan."""
+    return Deidentifier(DeidConfig(), SECRET, words="re")
+
+
+def gold_texts() -> list[str]:
+    """The texts of the benchmark's gold set and clean controls (seed 20240601)."""
+    spec = importlib.util.spec_from_file_location("deid_gold", REPO / "benchmarks" / "deid_gold.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    gold, clean = module.generate(20240601, 600, 200)
+    return [row["text"] for row in gold + clean]
+
+
+def test_the_gold_set_gets_the_same_spans_from_both_engines(
+    engine: Deidentifier, reference: Deidentifier
+) -> None:
+    texts = gold_texts()
+    assert [engine.detect(t) for t in texts] == [reference.detect(t) for t in texts]
+
+
+def test_real_dialogues_get_the_same_spans_from_both_engines(
+    engine: Deidentifier, reference: Deidentifier
+) -> None:
+    rows = json.loads(real_file("zhongjing/CMtMedQA_test.json").read_text(encoding="utf-8"))
+    texts = [
+        "\n".join(f"患者：{q}\n医生：{a}" for q, a in row["history"])
+        + f"\n患者：{row['instruction']}\n医生：{row['output']}"
+        for row in rows
+        if "history" in row
+    ]
+    assert [engine.detect(t) for t in texts] == [reference.detect(t) for t in texts]
+
+
+def record(seen: list[tuple[str, int, int]], word: str) -> TriggerHandler:
+    """A handler that notes where ``word`` was found and finds nothing."""
+
+    def handler(text: str, start: int, end: int) -> list[Candidate]:
+        seen.append((word, start, end))
+        return []
+
+    return handler
+
+
+def test_every_occurrence_of_overlapping_words_is_reported() -> None:
+    seen: list[tuple[str, int, int]] = []
+    scanner = HyperScanner({w: [record(seen, w)] for w in ("孙女", "女士", "孙女士")}, [])
+    scanner.scan("向家属孙女士交代病情", [])
+    assert sorted(seen) == [("女士", 4, 6), ("孙女", 3, 5), ("孙女士", 3, 6)]
+
+
+def test_a_word_spelled_by_bytes_across_two_characters_is_not_a_hit() -> None:
+    # 。一 is 02 30 00 00 00 4e 00 00 in UTF-32-LE: from its second byte it spells 30 00 00
+    # 00, the character 0, which is not in the text.
+    assert utf32("0") == "\\x30\\x00\\x00\\x00"
+    seen: list[tuple[str, int, int]] = []
+    scanner = HyperScanner({"0": [record(seen, "0")]}, [])
+    scanner.scan("。一", [])
+    assert seen == []
+    scanner.scan("。0", [])
+    assert seen == [("0", 1, 2)]
