@@ -142,6 +142,7 @@ class _DedupBucket(CountingDoFn):
         self._secret = secret
 
     def setup(self) -> None:
+        super().setup()
         self._gate = LeakGate(self._secret)
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:

@@ -116,6 +116,7 @@ class _ReadFile(CountingDoFn):
         self._batch_size = batch_size
 
     def setup(self) -> None:
+        super().setup()
         make = self._mapper
         self._mappers = {name: make(s) if make else None for name, s in self._sources.items()}
         self._progress = ReadProgress()
@@ -240,6 +241,7 @@ class _Deidentify(CountingDoFn):
         self._secret = secret
 
     def setup(self) -> None:
+        super().setup()
         self._engine = Deidentifier(self._config, self._secret)
 
     def process(self, element: RecordBatch) -> Iterator[RecordBatch]:
@@ -331,6 +333,7 @@ class _ApplyFilters(CountingDoFn):
         self._with_excerpt = with_excerpt
 
     def setup(self) -> None:
+        super().setup()
         from pipelines.filters import FilterChain
 
         self._chain = FilterChain(self._config.filters)
@@ -397,6 +400,7 @@ class _LeakGate(CountingDoFn):
         self._secret = secret
 
     def setup(self) -> None:
+        super().setup()
         self._gate = LeakGate(self._secret)
 
     def process(self, document: Document) -> Iterator[Any]:
