@@ -222,9 +222,9 @@ class NameRecognizer(Recognizer):
             for label in NAME_LABELS + PROFESSIONAL_TITLES
             if "姓" in label or label in _PERSON_FIELDS
         )
-        self._may_start_value = (
-            self._surnames | {c[0] for c in COMPOUND_SURNAMES} | set(" \t\u3000:：为是")
-        )
+        # The first character of a name, and of a labelled value (a gap, then the name).
+        self._may_start = self._surnames | {c[0] for c in COMPOUND_SURNAMES}
+        self._may_start_value = self._may_start | set(" \t\u3000:：为是")
         self._full_name = re.compile(f"(?:{compound}|{single}){given}{{1,2}}")
         speaker = f"[ \\t\\u3000]*(?P<name>(?:{compound}|{single})[{HAN}]{{1,2}})[:：]"
         self._speaker = re.compile("\n" + speaker)
@@ -411,8 +411,11 @@ class NameRecognizer(Recognizer):
         return at
 
     def _after_label(self, text: str, start: int, end: int) -> list[Candidate]:
-        # Most labels are followed by no name: one set lookup rules them out.
-        if text[end : end + 1] not in self._may_start_value:
+        # Most labels are followed by no name: one set lookup rules them out, two after a
+        # colon (患者：我头疼, 医生：您好 open the turns of a dialogue).
+        if text[end : end + 1] not in self._may_start_value or (
+            text[end] in ":：" and text[end + 1 : end + 2] not in self._may_start_value
+        ):
             return []
         name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
         gap = text[end:name_start]
@@ -513,9 +516,12 @@ class NameRecognizer(Recognizer):
             # The bare name as well, so that refine() finds it again elsewhere.
             yield Candidate(name_start, start, PERSON, LABELLED)
 
-    def _around_title(self, text: str, start: int, end: int) -> Iterable[Candidate]:
-        yield from self._before_title(text, start, end)
-        yield from self._after_label(text, start, end)
+    def _around_title(self, text: str, start: int, end: int) -> list[Candidate]:
+        # A list, and the side with no name ruled out here: 医生 is the commonest trigger.
+        found = self._after_label(text, start, end)
+        if text[start - 1 : start] in _MAY_END_NAME:
+            found.extend(self._before_title(text, start, end))
+        return found
 
     def _name_before(
         self, text: str, at: int, allow_bare_surname: bool, context: int = BESIDE
@@ -620,15 +626,24 @@ class NameRecognizer(Recognizer):
             or text[max(0, at - 3) : at] in self._label_set
         )
 
-    def _around_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
-        yield from self._before_mark(text, start, end)
-        yield from self._after_label(text, start, end)
+    def _around_mark(self, text: str, start: int, end: int) -> list[Candidate]:
+        found = self._after_label(text, start, end)
+        if text[start - 1 : start] in _MAY_END_NAME:
+            found.extend(self._before_mark(text, start, end))
+        return found
 
     def _around_greeting(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         """王建国您好, 王建国，你好, 您好，张伟，: a name beside a greeting."""
         if text[end : end + 1] == "好":
             return
         at = start - 1 if start and text[start - 1] in "，, " else start
+        after = end + 1 if text[end : end + 1] in "，, " else end
+        if (
+            text[at - 1 : at] not in _MAY_END_NAME
+            and text[after : after + 1] not in self._may_start
+        ):
+            # 医生：您好，请问…: neither side can hold a name.
+            return
         begin = self._name_before_vouched(text, at, _at_line_start)
         if begin is not None and (begin == 0 or _opens_name(text[begin - 1])):
             yield Candidate(begin, at, PERSON, LABELLED)
