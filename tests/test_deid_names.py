@@ -94,6 +94,7 @@ def test_a_latin_name_after_its_label_is_found(engine: Deidentifier) -> None:
 
 def test_a_surname_told_alone_is_found(engine: Deidentifier) -> None:
     assert names(engine, "患者：我姓吴，叫吴德明，今年58了。") == ["吴", "吴德明"]
+    assert names(engine, "陪诊的是我老婆，她姓李") == ["李"]
 
 
 def test_a_name_glued_to_a_title_label_at_the_end_of_a_phrase_is_found(
@@ -117,6 +118,7 @@ def test_a_name_glued_to_a_title_label_at_the_end_of_a_phrase_is_found(
         ("主治医师 孙立 \n", ["孙立"]),
         ("3床 赖桂香 女 76岁 COPD急性加重，5床 傅海 男 58岁 术后第1天。", ["赖桂香", "傅海"]),
         ("今日随庞国栋主任医师查房。", ["庞国栋主任医师"]),
+        ("上级医师王建国主任医师查房后指示：继续抗感染治疗。", ["王建国主任医师"]),
     ],
 )
 def test_bare_names_are_found_by_the_words_around_them(

@@ -90,6 +90,8 @@ _BEFORE_NAME = set(
     "的找问是叫跟和给请被向对谢让与称由经见及同那这位名者人后时诉告约从带陪喊说在于等或为"
     "把将帮替邀吗呢啊呀吧嗯哦您你我他她们好看挂去到以因当据按遵予嘱示令之即还也都并而又再"
     "已来想要派有属儿女子夫妻父母哥姐弟妹孙媳婿伴友事居员方午晚早末随"
+    # The ends of the titles that label a name glued to them (上级医师王建国主任医师).
+    "师生士"
 )
 # 小/老 + surname + next character that are words, not people.
 _NOT_SHORT_NAMES = frozenset(
@@ -584,7 +586,7 @@ class NameRecognizer(Recognizer):
         surname = pair if pair in self._compounds else text[end : end + 1]
         after = text[end + len(surname) : end + len(surname) + 1]
         known = surname in self._surnames or len(surname) == 2
-        if surname and known and after and after in "，,。、 叫的":
+        if surname and known and after in ("", "，", ",", "。", "、", " ", "叫", "的"):
             return [Candidate(end, end + len(surname), PERSON, LABELLED)]
         return []
 
