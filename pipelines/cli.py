@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pipelines.errors import MedloomError
+from pipelines.runtime import collect_garbage_rarely
 
 # Each subcommand group registers itself: (module with a `register` function, its commands).
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -52,6 +53,7 @@ def _quiet_logging() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_logging()
+    collect_garbage_rarely()
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(next((word for word in words if not word.startswith("-")), None))
     args, extra = parser.parse_known_args(argv)

@@ -8,7 +8,6 @@ Beam metrics counters are kept beside them for the runner's UI (Dataflow shows t
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -18,11 +17,10 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipelines.runtime import collect_garbage_rarely
+
 STATS = "stats"
 ALL_SOURCES = "*"
-
-# The cyclic garbage collector's first threshold in a worker (CPython's default: 700).
-GC_FIRST_THRESHOLD = 50_000
 
 # Length histogram edges in characters; the last bucket is open-ended.
 LENGTH_EDGES = (0, 50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000, 50000)
@@ -39,21 +37,6 @@ def length_bucket(length: int) -> int:
         if length >= LENGTH_EDGES[i]:
             return i
     return 0
-
-
-def collect_garbage_rarely() -> None:
-    """Run the cyclic garbage collector less often in this worker process.
-
-    A batch of documents is thousands of small dicts and lists: at CPython's default
-    threshold of 700 new containers the collector runs thousands of times a run, and every
-    full collection walks all of Beam's, numpy's and pyarrow's objects as well (about a
-    tenth of the pipeline's CPU on the 30 MB benchmark corpus). Documents hold no reference
-    cycles (reference counting frees them): rarer collections only leave the odd cycle of
-    Beam's a little longer.
-    """
-    first, second, third = gc.get_threshold()
-    if first < GC_FIRST_THRESHOLD:
-        gc.set_threshold(GC_FIRST_THRESHOLD, second, third)
 
 
 class CountingDoFn(beam.DoFn):

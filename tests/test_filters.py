@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 from conftest import real_file
+from test_filter_ngrams import duplicate_ngram_chars, top_ngram_chars
 
 from pipelines.filters import FilterChain, FilterOutcome, FiltersConfig
 from pipelines.filters.boilerplate import is_boilerplate
+from pipelines.filters.repetition import duplicate_fraction
 from pipelines.filters.scripts import langdetect_language
 from pipelines.normalize import NormalizeConfig, normalize_text
 
@@ -350,3 +353,34 @@ def test_a_batch_gets_the_outcomes_of_one_text_at_a_time() -> None:
     ]
     chain = FilterChain(FiltersConfig())
     assert chain.run_batch(texts) == [chain.run(text) for text in texts]
+
+
+def exact_repetition_reason(text: str) -> str | None:
+    """The repetition filter's reason for ``text``, measured the plain way (no bounds)."""
+    limits = FiltersConfig().repetition
+    lines = duplicate_fraction(text.split("\n"))
+    if lines > limits.dup_line_fraction:
+        return "dup_line_fraction"
+    if duplicate_fraction(re.split(r"\n[ \t]*\n", text)) > limits.dup_para_fraction:
+        return "dup_para_fraction"
+    units = [c for c in text if not c.isspace()]
+    for n, fraction in sorted(limits.top_ngram_fractions.items()):
+        if top_ngram_chars(units, n) > fraction * len(units):
+            return f"top_{n}gram_fraction"
+    for n, fraction in sorted(limits.dup_ngram_fractions.items()):
+        if duplicate_ngram_chars(units, n) > fraction * len(units):
+            return f"dup_{n}gram_fraction"
+    return None
+
+
+def test_a_batch_of_real_qa_texts_gets_the_exact_repetition_decisions() -> None:
+    records = json.loads(real_file("zhongjing/huatuo26M_test.json").read_text(encoding="utf-8"))
+    normalize = NormalizeConfig()
+    # Each record holds its question and its answer as lists of strings.
+    texts = [
+        normalize_text(f"问：{''.join(r['instruction'])}\n答：{''.join(r['output'])}", normalize)
+        for r in records[:1500]
+    ]
+    outcomes = only("repetition").run_batch(texts)
+    assert [outcome.reason for outcome in outcomes] == [exact_repetition_reason(t) for t in texts]
+    assert sum(outcome.reason is not None for outcome in outcomes) > 0
