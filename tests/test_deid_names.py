@@ -29,6 +29,8 @@ def names(engine: Deidentifier, text: str) -> list[str]:
         ("患者张伟之母代诉病史。", ["张伟"]),
         ("我老公叫周强，今年40岁。", ["周强"]),
         ("我爸爸何长贵今年72岁了。", ["何长贵"]),
+        ("我爸叫李建国，72岁，退休工人。", ["李建国"]),
+        ("我的名字是王建国，上次来过。", ["王建国"]),
     ],
 )
 def test_names_after_labels_are_found(engine: Deidentifier, text: str, expected: list[str]) -> None:
