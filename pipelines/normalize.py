@@ -81,6 +81,16 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 def normalize_text(text: str, config: NormalizeConfig) -> str:
     """Normalised text; paragraph breaks (blank lines) and heading lines survive."""
+    # Most texts hold no character any of the rewriting rules starts from.
+    if _work_pattern(config.strip_html, config.traditional_to_simplified).search(text):
+        text = _rewrite(text, config)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip("\n")
+
+
+def _rewrite(text: str, config: NormalizeConfig) -> str:
+    """HTML, Unicode, line break, script and space rules, in that order."""
     if config.strip_html and ("<" in text or "&" in text):
         text = _strip_html(text)
     if _TRANSLATED_RUN.search(text):
@@ -97,9 +107,7 @@ def normalize_text(text: str, config: NormalizeConfig) -> str:
             )
         else:
             text = _normalize_spaces(text)
-    if "\n\n\n" in text:
-        text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip("\n")
+    return text
 
 
 def to_simplified(text: str) -> str:
@@ -110,6 +118,24 @@ def to_simplified(text: str) -> str:
     ):
         return converter.convert(text)
     return text
+
+
+@cache
+def _work_pattern(strip_html: bool, traditional_to_simplified: bool) -> re.Pattern[str]:
+    """One character class of every character that starts the work of some rule.
+
+    HTML's ``<`` and ``&``, the characters ``_TRANSLATION`` maps, ``\\r``, spaces and tabs,
+    and the characters ``t2s`` converts (any astral character stands for those beyond the
+    BMP): one search for all, where each rule's own test would scan the text again.
+    """
+    chars = "".join(chr(c) for c in _TRANSLATION) + "\r \t"
+    if strip_html:
+        chars += "<&"
+    ranges = ""
+    if traditional_to_simplified:
+        chars += _t2s()[1].pattern[1:-1]
+        ranges = "\U00010000-\U0010ffff"
+    return re.compile("[" + "".join(map(re.escape, chars)) + ranges + "]")
 
 
 def _strip_html(text: str) -> str:

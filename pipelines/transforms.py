@@ -207,18 +207,15 @@ class _Normalise(beam.DoFn):
 
     def process(self, element: RecordBatch) -> Iterator[RecordBatch]:
         source, records = element
-        config = self._config
-        yield (
-            source,
-            [
-                replace(
-                    record,
-                    text=normalize_text(record.text, config),
-                    title=normalize_text(record.title, config) if record.title else None,
-                )
-                for record in records
-            ],
-        )
+        yield source, [self._normalise(record) for record in records]
+
+    def _normalise(self, record: SourceRecord) -> SourceRecord:
+        text = normalize_text(record.text, self._config)
+        title = normalize_text(record.title, self._config) if record.title else None
+        # Most records come out as they went in (normalize_text returns the same string).
+        if text is record.text and title is record.title:
+            return record
+        return replace(record, text=text, title=title)
 
 
 class Normalise(beam.PTransform):
