@@ -16,9 +16,10 @@ with a letter (WeChat's own rule).
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
 
-from pipelines.deid.recognizers import LABEL_GAP, Recognizer, TriggerHandler
+from pipelines.deid.recognizers import LABEL_GAP, Recognizer, Shape, TriggerHandler
 from pipelines.deid.spans import (
     CHECKED,
     INSURANCE,
@@ -62,20 +63,13 @@ QQ_LABELS = ("QQ", "qq", "QQ号", "QQ号码", "qq号", "扣扣", "企鹅号")
 
 _PROVINCES_SHORT = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _PLATE_LETTER = "A-HJ-NP-Z"
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 class CodeRecognizer(Recognizer):
     """MRN, INSURANCE, PASSPORT, WECHAT, QQ after their labels; PLATE and passports by shape."""
 
     def __init__(self) -> None:
-        # Plates and passports in one pass that starts with one character class.
-        self._shape = re.compile(
-            f"[EG{_PROVINCES_SHORT}]"
-            f"(?:(?<=[{_PROVINCES_SHORT}])[{_PLATE_LETTER}][·•・\\s]?"
-            f"(?:[DF][{_PLATE_LETTER}0-9]\\d{{4}}|\\d{{5}}[DF]"
-            f"|[{_PLATE_LETTER}0-9]{{4}}[{_PLATE_LETTER}0-9挂学警领港澳])(?![A-Za-z0-9])"
-            r"|(?<=[EG])(?<![A-Za-z0-9][EG])(?:[A-Z]\d{7}|\d{8})(?![A-Za-z0-9]))"
-        )
         self._code = re.compile(
             LABEL_GAP + r"(?:[A-Za-z0-9Ａ-Ｚａ-ｚ０-９][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-_/.]{2,29})"
         )
@@ -95,13 +89,30 @@ class CodeRecognizer(Recognizer):
                 table[label] = _whole_word(label, handler)
         return table
 
-    def scan(self, text: str) -> Iterable[Candidate]:
-        for match in self._shape.finditer(text):
-            value = match.group()
-            if value[0] in "EG":
-                yield Candidate(match.start(), match.end(), PASSPORT, SHAPED)
-            elif any(c.isdigit() for c in value):
-                yield Candidate(match.start(), match.end(), PLATE, CHECKED)
+    def shapes(self) -> list[Shape]:
+        """Plates from their province and letter (京A), passports from E or G and the next."""
+        plate = (
+            f"[·•・\\s]?(?:[DF][{_PLATE_LETTER}0-9]\\d{{4}}|\\d{{5}}[DF]"
+            f"|[{_PLATE_LETTER}0-9]{{4}}[{_PLATE_LETTER}0-9挂学警领港澳])(?![A-Za-z0-9])"
+        )
+        # E12345678 or EA1234567: the anchor holds the first of eight characters after E.
+        passport = r"(?<![A-Za-z0-9]..)\d{7}(?![A-Za-z0-9])"
+        return [
+            Shape(province + letter, plate, self._plate)
+            for province in _PROVINCES_SHORT
+            for letter in _PLATE_LETTERS
+        ] + [
+            Shape(kind + second, passport, self._passport)
+            for kind in "EG"
+            for second in string.ascii_uppercase + string.digits + "０１２３４５６７８９"
+        ]
+
+    def _plate(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        if any(c.isdigit() for c in text[start:end]):
+            yield Candidate(start, end, PLATE, CHECKED)
+
+    def _passport(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+        yield Candidate(start, end, PASSPORT, SHAPED)
 
     def _value(
         self, pattern: re.Pattern[str], text: str, end: int, category: str
