@@ -109,3 +109,51 @@ def test_a_ten_megabyte_text_and_one_character_texts_are_clustered_like_any_othe
     assert rows["c1"]["cluster"] == rows["c2"]["cluster"]
     assert [rows[i]["kept"] for i in ("n", "no-text")] == [True, True]
     assert rows["None"]["error"] == "text is not a string"
+
+
+_FINDINGS = [
+    "咳嗽咳痰一周",
+    "发热最高39度",
+    "胸痛伴出汗",
+    "上腹痛进食后加重",
+    "头晕乏力三天",
+    "双下肢水肿",
+    "尿频尿急尿痛",
+    "皮疹伴瘙痒",
+    "关节肿痛晨僵",
+    "心悸气短",
+    "恶心呕吐两次",
+    "腹泻水样便",
+    "视物模糊",
+    "口干多饮多尿",
+    "腰背部疼痛",
+    "夜间阵发性呼吸困难",
+    "黑便三天",
+    "咽痛声音嘶哑",
+    "耳鸣听力下降",
+    "体重下降五公斤",
+]
+
+
+@pytest.mark.slow
+def test_two_worker_processes_write_what_one_process_writes(tmp_path: Path) -> None:
+    """Forty records, each with a copy that changes one word: forty clusters of two."""
+    source = tmp_path / "in.jsonl"
+    rng = np.random.default_rng(7)
+    lines = []
+    for i in range(40):
+        findings = "，".join(rng.choice(_FINDINGS, size=6, replace=False))
+        text = f"门诊记录：患者{20 + i}岁，主诉{findings}。" + _CASE
+        for copy, variant in enumerate([text, text.replace("主诉", "自述")]):
+            record = {"id": f"r{i}-{copy}", "text": variant}
+            lines.append(json.dumps(record, ensure_ascii=False))
+    _write(source, lines)
+    outputs = []
+    for extra in ([], ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]):
+        out = tmp_path / f"out-{len(extra)}.jsonl"
+        assert main(["dedup", "--input", str(source), "--output", str(out), *extra]) == 0
+        outputs.append(sorted(_read(out), key=lambda r: r["id"]))
+    assert outputs[0] == outputs[1]
+    clusters = {r["cluster"] for r in outputs[0]}
+    assert sum(r["kept"] for r in outputs[0]) == len(clusters) == 40
+    assert all(r["cluster"].split("-")[0] == r["id"].split("-")[0] for r in outputs[0])

@@ -19,8 +19,8 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.beam_options import pipeline_options
 from pipelines.dedup.config import NearDedupConfig
 from pipelines.dedup.minhash import minhash_parameters
 from pipelines.dedup.near import NearDedup
@@ -183,7 +183,7 @@ def run_dedup(args: argparse.Namespace, beam_args: list[str]) -> int:
     if not Path(args.input).is_file() and not FileSystems.exists(args.input):
         raise MedloomError(f"input file not found: {args.input}")
     config = config_from_args(args)
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         lines = (
             pipeline
             | "Input" >> beam.Create([args.input])

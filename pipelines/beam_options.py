@@ -1,0 +1,34 @@
+"""Beam options from a command line, with medloom's local default runner.
+
+Beam 2.77's DirectRunner first tries the Prism runner, which downloads an executable from
+GitHub when the job starts: offline it fails (after building the job's runner API graph a
+second time) and falls back; online it would fetch and run an unpinned binary beside
+hospital data. medloom's default, and what ``--runner DirectRunner`` means here, is the
+DirectRunner's own batch engine, the FnApiRunner, straight away: the same engine the
+fallback reaches, and ``--direct_num_workers`` and ``--direct_running_mode`` work on it.
+Any other runner (``DataflowRunner``, ``PortableRunner``, ``PrismRunner``) is left as given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+LOCAL_RUNNER = "DirectRunner"
+_ENGINE = "FnApiRunner"
+
+
+def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
+    """The options ``beam_args`` give, the local runner set to the FnApiRunner."""
+    options = PipelineOptions(list(beam_args))
+    standard = options.view_as(StandardOptions)
+    if standard.runner in (None, LOCAL_RUNNER):
+        standard.runner = _ENGINE
+    return options
+
+
+def runner_name(options: PipelineOptions) -> str:
+    """The runner as a user names it: ``DirectRunner`` for the local engine."""
+    runner = options.view_as(StandardOptions).runner
+    return LOCAL_RUNNER if runner in (None, _ENGINE) else str(runner)
