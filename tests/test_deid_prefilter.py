@@ -1,16 +1,20 @@
-"""The Hyperscan pass finds the same identifiers as the `re` reference it replaced."""
+"""The fast paths (the Hyperscan pass, the digit shapes' cheap tests) change no finding."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import pytest
 from conftest import REPO, real_file
 
 from pipelines.deid import DeidConfig, Deidentifier
 from pipelines.deid.prefilter import HyperScanner, utf32
-from pipelines.deid.recognizers import TriggerHandler
+from pipelines.deid.recognizers import DIGIT, TriggerHandler
+from pipelines.deid.recognizers.dates import DateRecognizer
+from pipelines.deid.recognizers.numbers import NumberRecognizer
+from pipelines.deid.recognizers.places import PlaceRecognizer
 from pipelines.deid.spans import Candidate
 
 SECRET = b"test-secret-0123456789"
@@ -79,3 +83,23 @@ def test_a_word_spelled_by_bytes_across_two_characters_is_not_a_hit() -> None:
     assert seen == []
     scanner.scan("。0", [])
     assert seen == [("0", 1, 2)]
+
+
+def test_a_digit_shape_passes_its_cheap_test_wherever_its_pattern_matches() -> None:
+    # The scanner tries no digit shape where no shape's test passes: each test must accept
+    # every place its pattern matches, here at every run of digits of the gold set.
+    shapes = [
+        shape
+        for recognizer in (DateRecognizer(), NumberRecognizer(), PlaceRecognizer())
+        for shape in recognizer.shapes()
+        if shape.anchor == DIGIT
+    ]
+    compiled = [(re.compile(s.pattern), re.compile(s.ahead)) for s in shapes]
+    missed = []
+    for text in gold_texts():
+        for run in re.finditer(r"(?<![0-9０-９])\d", text):
+            for pattern, ahead in compiled:
+                at = run.end()
+                if pattern.match(text, at) and not ahead.match(text, at):
+                    missed.append((pattern.pattern[:30], text[run.start() : run.start() + 12]))
+    assert missed == []

@@ -127,9 +127,16 @@ class Scanner:
             # Latin anchors (units make them common in lab reports) get their own pass.
             tiers.setdefault(int(anchor.isascii()), []).append(branch)
         if digit_alternatives:
-            # Only at the start of a run of digits.
+            # Only at the start of a run of digits, and (most runs are a lab value or a
+            # count: 78次, 36.9℃) only where one shape's cheap test passes.
+            digit_shapes = [s for s in shapes if s.anchor == DIGIT]
+            ahead = (
+                "(?=" + "|".join(f"(?:{s.ahead})" for s in digit_shapes) + ")"
+                if all(s.ahead for s in digit_shapes)
+                else ""
+            )
             tiers.setdefault(-1, []).append(
-                r"\d(?<![0-9０-９]\d)(?:" + "|".join(digit_alternatives) + ")"
+                r"\d(?<![0-9０-９]\d)" + ahead + "(?:" + "|".join(digit_alternatives) + ")"
             )
         self._patterns = [re.compile("|".join(tiers[t])) for t in sorted(tiers)]
 

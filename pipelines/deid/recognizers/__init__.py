@@ -32,7 +32,9 @@ class Shape:
     """A hit is ``anchor`` followed by ``pattern``; ``handler`` gets the hit's span.
 
     ``pattern`` is a regular expression without named groups; a lookbehind in it sees the
-    anchor, which is already consumed. A ``late`` shape is tried after the others.
+    anchor, which is already consumed. A ``late`` shape is tried after the others. ``ahead``
+    is a cheap test that every match of ``pattern`` passes (a digit shape's next few
+    characters): where no shape's test passes, none of the patterns is tried.
     """
 
     anchor: str
@@ -40,6 +42,7 @@ class Shape:
     handler: TriggerHandler
     # Tried after the others at the same place (a shape that would swallow a phone number).
     late: bool = False
+    ahead: str = ""
 
 
 HAN = "\u4e00-\u9fff"

@@ -155,15 +155,21 @@ class DateRecognizer(Recognizer):
             ) + r")" + day + r"(?![0-9０-９]|[.．]\d))" + _TIME
         )  # fmt: skip
         return [
-            Shape(DIGIT, numeric, self._date),
-            Shape(DIGIT, short_year, self._short_year_date),
-            Shape(DIGIT, f"\\d?\\s(?:{_MONTHS_EN})\\.?,?\\s(?:19|20)\\d{{2}}" + _TIME, self._date),
+            Shape(DIGIT, numeric, self._date, ahead=r"\d{0,3}\s{0,2}[-/.．－／年月]"),
+            Shape(DIGIT, short_year, self._short_year_date, ahead=r"\d\s{0,2}[-/.．－／年]"),
+            Shape(
+                DIGIT,
+                f"\\d?\\s(?:{_MONTHS_EN})\\.?,?\\s(?:19|20)\\d{{2}}" + _TIME,
+                self._date,
+                ahead=r"\d?\s[JFMASOND]",
+            ),
             # Only 9x and three-digit ages reach the handler: most ages are 89 or under.
             Shape(
                 DIGIT,
                 r"(?<![.．]\d)(?:(?<=9)\d|\d{2})(?:\.\d)?\s?(?:余|多)?\s?(?:周岁|岁)"
                 r"|(?:(?<=9)\d|\d{2})(?:-year-old|\syears?\sold)",
                 self._age,
+                ahead=r"\d{1,2}[.\s余多周岁-]",
             ),
             # Years from 2000 (二〇二三) and of each decade (一九九〇) have a 〇 or a 零.
             Shape("〇", cn_year, self._chinese_date),
@@ -181,6 +187,7 @@ class DateRecognizer(Recognizer):
                 r"\d?(?:st|nd|rd|th)?,?\s(?:19|20)\d{2}" + _TIME,
                 self._english_date,
                 late=True,
+                ahead=r"\d?(?:st|nd|rd|th)?,?\s(?:19|20)",
             ),
         ]
 

@@ -159,11 +159,13 @@ class NumberRecognizer(Recognizer):
                 r"(?<![A-Za-z_]\d)(?:\d|[ \u3000\-－–—](?=\d)){6,}(?:[XxＸｘ](?![A-Za-z]))?"
                 r"(?![0-9０-９A-Za-z])",
                 self._run,
+                ahead=r"(?:\d|[ \u3000\-－–—]){6}",
             ),
             Shape(
                 DIGIT,
                 r"(?<![.．]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d]|\.\d)(?::\d{2,5})?",
                 self._ip,
+                ahead=r"\d{0,2}\.",
             ),
         ]
 

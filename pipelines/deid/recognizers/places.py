@@ -160,7 +160,12 @@ class PlaceRecognizer(Recognizer):
             return "|".join(f"(?<=[{admin}]{han}{{{k}}}{word})" for k in range(1, 5))
 
         shapes = [
-            Shape(DIGIT, r"\d{0,4}\s?(?:号院|号楼|号|弄|巷|栋|幢|座|单元|室|组)", self._numbered),
+            Shape(
+                DIGIT,
+                r"\d{0,4}\s?(?:号院|号楼|号|弄|巷|栋|幢|座|单元|室|组)",
+                self._numbered,
+                ahead=r"\d{0,4}\s?[号弄巷栋幢座单室组]",
+            ),
         ]
         # A street without a number is an address only after a district (朝阳区建国路).
         for word in ("路", "街"):
