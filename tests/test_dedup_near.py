@@ -8,6 +8,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipelines.dedup import components, near
 from pipelines.dedup.config import NearDedupConfig
 from pipelines.dedup.near import BLOCK_DOCS, NearDedup, node_id, node_key
 
@@ -162,6 +163,32 @@ def test_a_hot_bucket_pairs_its_members_with_one_of_them() -> None:
             _stat(result, "hot_buckets", "Hot") | beam.Map(lambda n: n > 0),
             equal_to([True]),
             label="hot",
+        )
+
+    _run(docs, {}, check)
+
+
+def test_edges_sent_on_early_make_the_same_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that sends its edges on every two nodes (bounded memory) clusters the same."""
+    monkeypatch.setattr(components, "FLUSH_EDGES", 2)
+    monkeypatch.setattr(near, "FLUSH_EDGES", 2)
+    families = [_CASE, _ADVICE, _CASE.replace("男性，65岁", "女性，58岁") + _ADVICE]
+    docs = [
+        _doc(f"f{f}-{v}", text + suffix)
+        for f, text in enumerate(families)
+        for v, suffix in enumerate(["", "请复诊", "遵医嘱", "定期随访"])
+    ]
+
+    def check(result: Any) -> None:
+        assert_that(
+            result.clusters | beam.Map(lambda r: (r["id"][:2], r["cluster"][:2])),
+            equal_to([(f"f{f}", f"f{f}") for f in range(3) for _ in range(4)]),
+            label="families",
+        )
+        assert_that(
+            result.kept | beam.Map(lambda d: d["id"][:2]),
+            equal_to(["f0", "f1", "f2"]),
+            label="kept",
         )
 
     _run(docs, {}, check)

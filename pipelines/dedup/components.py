@@ -35,6 +35,9 @@ Batch = tuple[int, list[Edge]]
 # first node labelled with the second, and the second with itself).
 Then = Literal["first", "both", "labels"]
 PARTITIONS = 64
+# A step sends its edges on once it holds this many, not only at the end of its bundle
+# (the DirectRunner makes one bundle of a whole stage): a worker's memory stays bounded.
+FLUSH_EDGES = 100_000
 
 
 def partition_of(node: str, partitions: int) -> int:
@@ -53,9 +56,11 @@ class EdgeBatches:
         self._then = then
         self._partitions = partitions
         self._out: dict[int, list[Edge]] = defaultdict(list)
+        self._held = 0
 
     def add(self, a: str, b: str) -> None:
         self._out[partition_of(a, self._partitions)].append((a, b))
+        self._held += 1
         if self._then == "both":
             self._out[partition_of(b, self._partitions)].append((b, a))
         elif self._then == "labels":
@@ -65,7 +70,12 @@ class EdgeBatches:
         """The batches so far, one (partition, edges) per partition; the collector empties."""
         batches = list(self._out.items())
         self._out.clear()
+        self._held = 0
         return batches
+
+    def drain_when_full(self) -> list[Batch]:
+        """``drain()`` once ``FLUSH_EDGES`` edges are held, else nothing."""
+        return self.drain() if self._held >= FLUSH_EDGES else []
 
 
 class _Batcher(beam.DoFn):
@@ -81,14 +91,18 @@ class _Batcher(beam.DoFn):
     def emit(self, a: str, b: str) -> None:
         self._batches.add(a, b)
 
+    def full(self) -> list[Batch]:
+        return self._batches.drain_when_full()
+
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for batch in self._batches.drain():
             yield in_global_window(batch)
 
 
 class _Orient(_Batcher):
-    def process(self, edge: Edge) -> None:
+    def process(self, edge: Edge) -> Iterator[Batch]:
         self.emit(max(edge), min(edge))
+        yield from self.full()
 
 
 def _neighbourhoods(batches: Iterable[list[Edge]]) -> dict[str, list[str]]:
@@ -102,18 +116,19 @@ def _neighbourhoods(batches: Iterable[list[Edge]]) -> dict[str, list[str]]:
 class _LargeStar(_Batcher):
     """Every larger neighbour of a node is linked to the smallest node of its neighbourhood."""
 
-    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> None:
+    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> Iterator[Batch]:
         for node, neighbours in _neighbourhoods(element[1]).items():
             smallest = min(min(neighbours), node)
             for neighbour in neighbours:
                 if neighbour > node:
                     self.emit(neighbour, smallest)
+        yield from self.full()
 
 
 class _SmallStar(_Batcher):
     """A node and its smaller neighbours are all linked to the smallest of them."""
 
-    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> None:
+    def process(self, element: tuple[int, Iterable[list[Edge]]]) -> Iterator[Batch]:
         for node, smaller in _neighbourhoods(element[1]).items():
             linked = set(smaller)
             linked.add(node)
@@ -121,6 +136,7 @@ class _SmallStar(_Batcher):
             for other in linked:
                 if other != smallest:
                     self.emit(other, smallest)
+        yield from self.full()
 
 
 def _smallest_labels(element: tuple[int, Iterable[list[Edge]]]) -> Iterator[Edge]:
@@ -168,10 +184,11 @@ class _MembersByLabel(_Batcher):
         super().__init__(then, partitions)
         self._batched = batched
 
-    def process(self, element: Edge | list[Edge]) -> None:
+    def process(self, element: Edge | list[Edge]) -> Iterator[Batch]:
         for node, label in element if self._batched else [element]:
             self.emit(label, "")
             self.emit(node, label)
+        yield from self.full()
 
 
 def _members_under_a_non_root(element: tuple[int, Iterable[list[Edge]]]) -> int:

@@ -34,7 +34,13 @@ import apache_beam as beam
 import numpy as np
 
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, in_global_window
-from pipelines.dedup.components import ConnectedComponents, EdgeBatches, unconverged
+from pipelines.dedup.components import (
+    FLUSH_EDGES,
+    Batch,
+    ConnectedComponents,
+    EdgeBatches,
+    unconverged,
+)
 from pipelines.dedup.config import NearDedupConfig
 from pipelines.dedup.minhash import (
     band_hashes,
@@ -357,7 +363,8 @@ class _JoinSecondEnds(CountingDoFn):
     The similar pairs of a bundle are contracted by union-find before they leave: each node
     goes out as one edge to the smallest node of its group in the bundle. That keeps every
     component's connections and hands the rounds of ConnectedComponents stars, which are
-    already converged when a bundle saw all of a component's pairs.
+    already converged when a bundle saw all of a component's pairs. The union-find goes out
+    and starts again whenever it holds ``FLUSH_EDGES`` nodes, so a worker's memory is bounded.
     """
 
     def __init__(self, config: NearDedupConfig, stage: str) -> None:
@@ -370,7 +377,7 @@ class _JoinSecondEnds(CountingDoFn):
         super().start_bundle()
         self._parent: dict[str, str] = {}
 
-    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> None:
+    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Batch]:
         block, joined = element
         packed = _block_of(joined, "payloads")
         halves = [half for group in joined["halves"] for half in group]
@@ -392,16 +399,21 @@ class _JoinSecondEnds(CountingDoFn):
             if self._payloads.similarity(payloads[row], other_set) >= self._threshold:
                 self.count(ALL_SOURCES, f"{self._stage}/similar_pairs")
                 self._union(other, located[row])
+        if len(self._parent) >= FLUSH_EDGES:
+            yield from self._contracted()
 
     def finish_bundle(self) -> Iterator[Any]:
+        yield from _windowed(self._contracted())
+        yield from super().finish_bundle()
+
+    def _contracted(self) -> list[Batch]:
         edges = EdgeBatches("both", self._partitions)
         for node in self._parent:
             root = self._root(node)
             if root != node:
                 edges.add(node, root)
         self._parent.clear()
-        yield from _windowed(edges.drain())
-        yield from super().finish_bundle()
+        return edges.drain()
 
     def _root(self, node: str) -> str:
         parent = self._parent
