@@ -163,9 +163,13 @@ def read_shard(path: Path) -> pa.Table | None:
         return None
 
 
+# The columns the row checks read besides the text (of which only lengths and shares are kept).
+CHECKED_COLUMNS = ("id", "kind", "language", "length")
+
+
 @dataclass(frozen=True)
 class _PretrainShard:
-    """A shard's schema, its columns but the text, and what the checks need of the text."""
+    """A shard's schema, the columns checked but the text, and what the checks need of it."""
 
     schema: pa.Schema
     columns: pa.Table
@@ -174,11 +178,15 @@ class _PretrainShard:
 
 
 def _read_pretrain_shard(path: Path, with_cjk_share: bool) -> _PretrainShard | None:
-    """The shard at ``path``, its texts read one batch at a time: never all in memory."""
+    """The shard at ``path``, its texts read one batch at a time: never all in memory.
+
+    Of the other columns only those checked are read: the rest (titles, heading paths) would
+    hold memory in proportion to the shard for nothing.
+    """
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
-        columns = parquet.read(columns=[c for c in schema.names if c != "text"])
+        columns = parquet.read(columns=[c for c in CHECKED_COLUMNS if c in schema.names])
         if "text" not in schema.names:
             return _PretrainShard(schema, columns, None, None)
         lengths, shares = [], []
