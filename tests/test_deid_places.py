@@ -81,6 +81,7 @@ def test_named_hospitals_are_found(engine: Deidentifier, text: str, hospital: st
         ("既往长期兰考县人民医院随诊。", "兰考县人民医院"),
         ("病程中郸城县人民医院行冠脉造影。", "郸城县人民医院"),
         ("回老家兰考县人民医院看的。", "兰考县人民医院"),
+        ("病程中郑州市第一人民医院复查。", "郑州市第一人民医院"),
     ],
 )
 def test_a_hospital_name_starts_at_its_place_not_at_the_time_words_before_it(
@@ -105,6 +106,16 @@ def test_a_hospital_name_starts_at_its_place_not_at_the_time_words_before_it(
 )
 def test_generic_hospital_mentions_are_not_identifiers(engine: Deidentifier, text: str) -> None:
     assert found(engine, text, "HOSPITAL") == []
+
+
+def test_hospitals_named_one_after_another_are_found_apart(engine: Deidentifier) -> None:
+    text = "北京协和医院和上海瑞金医院都可以，西苑医院也行。"
+    assert found(engine, text, "HOSPITAL") == ["北京协和医院", "上海瑞金医院", "西苑医院"]
+
+
+def test_a_hospital_branch_is_part_of_its_name(engine: Deidentifier) -> None:
+    text = "于解放军总医院第一医学中心行手术。"
+    assert found(engine, text, "HOSPITAL") == ["解放军总医院第一医学中心"]
 
 
 def test_an_english_hospital_name_is_found(engine: Deidentifier) -> None:

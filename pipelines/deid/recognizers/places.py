@@ -40,6 +40,7 @@ HOSPITAL_SUFFIXES = (
     "卫生所", "医馆", "妇幼保健院", "中心医院",
 )  # fmt: skip
 
+_SUFFIX_ENDS = frozenset(suffix[-1] for suffix in HOSPITAL_SUFFIXES)
 _VALUE_END = "，。；;,、！!？?\n\r\t|:： \u3000"
 _NEXT_LABEL = re.compile(
     r"(?:联系|家庭|紧急)?(?:电话|手机|邮编|姓名|联系人|电话号码|手机号|邮箱|微信)$"
@@ -80,7 +81,7 @@ _FAMOUS_HOSPITALS = (
     "长征", "安贞", "阜外", "积水潭", "同仁", "友谊", "世纪坛", "中日友好", "和睦家", "爱尔",
     "华厦", "宜和", "邵逸夫", "逸夫", "解放军", "武警", "南方", "珠江", "佑安", "地坛", "中山",
     "东方", "美年", "慈铭", "瑞慈", "新华", "仁和", "博爱", "北大", "北医", "清华", "复旦", "浙大",
-    "川大", "中大", "华科", "交大", "同仁堂",
+    "川大", "中大", "华科", "交大", "同仁堂", "西苑",
 )  # fmt: skip
 _GENERIC_HOSPITAL = re.compile(
     r"(?:当地|本地|外地|外院|上级|下级|基层|附近|其他|其它|多家|几家|一家|两家|这家|那家|同一|不同|"
@@ -125,6 +126,7 @@ class PlaceRecognizer(Recognizer):
                 if char in _STOP:
                     self._transparent.setdefault(char, []).append((token, offset))
         places = "|".join(sorted(PROVINCES + CITIES, key=len, reverse=True))
+        self._place = re.compile(places)
         self._hospital_anchor = re.compile(
             f"(?:{places})|(?:{'|'.join(_FAMOUS_HOSPITALS)})"
             r"|(?<![当本外该我你他其所附周隔邻这那])(?<!所在)"
@@ -292,6 +294,14 @@ class PlaceRecognizer(Recognizer):
             if "\u4e00" <= c <= "\u9fff":
                 if c in _HOSPITAL_STOP:
                     break
+                # 北京协和医院和上海瑞金医院: the name ends where another hospital's does,
+                # unless this one is its branch (解放军总医院第一医学中心).
+                if (
+                    c in _SUFFIX_ENDS
+                    and text.endswith(HOSPITAL_SUFFIXES, floor, i)
+                    and text[i] not in "第分"
+                ):
+                    break
             elif not (c.isdigit() or (c.isascii() and c.isalpha())):
                 break
             i -= 1
@@ -301,7 +311,12 @@ class PlaceRecognizer(Recognizer):
         if anchor is None:
             return
         begin = anchor.start()
-        if anchor.group()[-1] in _PLACE_SUFFIX:
+        # The leftmost anchor may take in words before the place it names (病程中郑州市,
+        # 详情山东大学): the name starts at a known place inside it.
+        place = self._place.search(text, begin + 1, anchor.end())
+        if place is not None:
+            begin = place.start()
+        elif anchor.group()[-1] in _PLACE_SUFFIX:
             begin = _skip_words_before_place(text, begin, anchor.end() - 1)
         name = text[begin:start]
         generic = self._generic.match(name)
