@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import REPO, real_file
@@ -103,3 +104,14 @@ def test_a_digit_shape_passes_its_cheap_test_wherever_its_pattern_matches() -> N
                 if pattern.match(text, at) and not ahead.match(text, at):
                     missed.append((pattern.pattern[:30], text[run.start() : run.start() + 12]))
     assert missed == []
+
+
+def test_threads_sharing_one_engine_each_get_the_spans_of_one_thread(
+    engine: Deidentifier,
+) -> None:
+    # Hyperscan's scratch space serves one scan at a time: each thread has its own.
+    texts = gold_texts()[:200]
+    expected = [engine.detect(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(engine.detect, texts * 4))
+    assert results == expected * 4

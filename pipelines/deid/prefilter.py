@@ -13,14 +13,15 @@ inside a span a shape has already taken (月 of 二〇二三年一月十七日) 
 it and this scanner does; the longer finding wins either way, so the spans are the same
 (tests/test_deid_prefilter.py compares the two engines on the gold set and real texts).
 
-A database's scratch space serves one scan at a time: an engine, like a Beam DoFn
-instance, belongs to one thread.
+A database's scratch space serves one scan at a time: each thread that scans gets its own
+(the labeling tool's web server cleans uploads in a pool of threads with one engine).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Sequence
 
 import hyperscan
@@ -55,7 +56,7 @@ class HyperScanner:
             expressions.append(utf32(shape.anchor))
             self._actions.append((len(shape.anchor), [shape.handler], re.compile(shape.pattern)))
         self._database = _compiled(tuple(expressions))
-        self._scratch = hyperscan.Scratch(self._database)
+        self._threads = threading.local()
 
     def scan(self, text: str, found: list[Candidate]) -> None:
         """Append the candidates of every hit in ``text`` to ``found``."""
@@ -65,9 +66,10 @@ class HyperScanner:
         def on_match(pattern: int, start: int, end: int, flags: int, context: object) -> None:
             append((pattern, end))
 
-        self._database.scan(
-            text.encode("utf-32-le"), match_event_handler=on_match, scratch=self._scratch
-        )
+        scratch = getattr(self._threads, "scratch", None)
+        if scratch is None:
+            scratch = self._threads.scratch = hyperscan.Scratch(self._database)
+        self._database.scan(text.encode("utf-32-le"), match_event_handler=on_match, scratch=scratch)
         actions = self._actions
         extend = found.extend
         for pattern, byte_end in hits:
