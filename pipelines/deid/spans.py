@@ -93,9 +93,11 @@ def resolve(candidates: list[Candidate]) -> list[PhiSpan]:
     cluster: list[Candidate] = []
     cluster_end = -1
     for cand in ordered:
-        if cand.end <= cand.start:
+        # Indexing, not the named fields: a field of a NamedTuple is a slower lookup.
+        start, end = cand[0], cand[1]
+        if end <= start:
             continue
-        if cand.start >= cluster_end:
+        if start >= cluster_end:
             if len(cluster) > 1:
                 taken.extend(_settle(cluster))
             elif cluster:
@@ -103,8 +105,8 @@ def resolve(candidates: list[Candidate]) -> list[PhiSpan]:
             cluster = [cand]
         else:
             cluster.append(cand)
-        if cand.end > cluster_end:
-            cluster_end = cand.end
+        if end > cluster_end:
+            cluster_end = end
     if len(cluster) > 1:
         taken.extend(_settle(cluster))
     elif cluster:
@@ -126,11 +128,11 @@ def resolve(candidates: list[Candidate]) -> list[PhiSpan]:
 def _settle(cluster: list[Candidate]) -> list[Candidate]:
     if len(cluster) <= 1:
         return cluster
-    first = cluster[0]
-    if all(c.start == first.start and c.end == first.end for c in cluster):
-        # Most clusters are one span found twice (a label and a shape, a name and its
-        # repetition): the strongest finding is the whole answer.
-        return [min(cluster, key=_weakness)]
+    # Most clusters are one span found twice (a label and a shape, a name and its
+    # repetition): the strongest finding is the whole answer. The cluster is in order, so
+    # its last finding has the first's span only if all have.
+    if cluster[-1][:2] == cluster[0][:2]:
+        return [max(cluster, key=_strength)]
     taken: list[Candidate] = []
     for cand in sorted(cluster, key=lambda c: (-c.strength, c.start - c.end, c.start)):
         pieces = [(cand.start, cand.end)]
@@ -153,8 +155,8 @@ def _settle(cluster: list[Candidate]) -> list[Candidate]:
     return taken
 
 
-def _weakness(candidate: Candidate) -> int:
-    return -candidate.strength
+def _strength(candidate: Candidate) -> int:
+    return candidate[3]
 
 
 # Categories whose fragments mean nothing: a piece of a phone number is not a phone number.
