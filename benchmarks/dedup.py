@@ -201,30 +201,35 @@ def signature_speed(docs: list[dict], num_perm: int) -> dict[str, float]:
     }
 
 
-def score(output_path: str, family: dict[str, int], text: dict[str, str]) -> dict:
+def planted(family: dict[str, int], text: dict[str, str]) -> dict[tuple[str, str], float]:
+    """Every pair of one family, with the Jaccard of its raw texts (computed once per set)."""
+    members: dict[int, list[str]] = defaultdict(list)
+    for doc_id, fam in family.items():
+        members[fam].append(doc_id)
+    pairs = {tuple(sorted(p)) for m in members.values() for p in combinations(m, 2)}
+    return {p: _jaccard(text, p) for p in pairs}
+
+
+def score(output_path: str, truth: dict[tuple[str, str], float], text: dict[str, str]) -> dict:
     clusters: dict[str, list[str]] = defaultdict(list)
     with open(output_path, encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
             clusters[row["cluster"]].append(row["id"])
     predicted = {tuple(sorted(p)) for m in clusters.values() for p in combinations(m, 2)}
-    members: dict[int, list[str]] = defaultdict(list)
-    for doc_id, fam in family.items():
-        members[fam].append(doc_id)
-    truth = {tuple(sorted(p)) for m in members.values() for p in combinations(m, 2)}
     by_band = {}
     for lo, hi in BANDS:
-        pairs = [p for p in truth if lo <= _jaccard(text, p) < hi]
+        pairs = [p for p, similarity in truth.items() if lo <= similarity < hi]
         found = sum(p in predicted for p in pairs)
         by_band[f"{lo:.1f}-{min(hi, 1.0):.1f}"] = {
             "pairs": len(pairs),
             "recall": round(found / len(pairs), 4) if pairs else None,
         }
-    true_positive = len(predicted & truth)
-    # At 100k documents the generator draws each pool sentence about a dozen times, so two
-    # "distinct" documents can share most of their sentences: such a pair is a near-duplicate
-    # by any measure, though planted in no family. They are counted apart, for both tools.
-    accidental = sum(_jaccard(text, p) >= ACCIDENTAL for p in predicted - truth)
+    true_positive = len(predicted & truth.keys())
+    # Two "distinct" documents can still share most of their sentences (the generator draws
+    # each pool sentence many times at 1M documents): such a pair is a near-duplicate by any
+    # measure, though planted in no family. They are counted apart, for both tools.
+    accidental = sum(_jaccard(text, p) >= ACCIDENTAL for p in predicted - truth.keys())
     return {
         "precision": round(true_positive / len(predicted), 4) if predicted else None,
         "false_pairs_at_jaccard_0.7_or_more": accidental,
@@ -259,6 +264,47 @@ def _timed(command: list[str]) -> tuple[float, float, float]:
     return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def _peak_rss_by_process(command: list[str]) -> tuple[float, float]:
+    """Peak RSS (MiB) of the runner process and of its largest worker process.
+
+    Polls each descendant's VmHWM (its own high-water mark) while the command runs: the
+    runner holds what the DirectRunner keeps between stages (on Dataflow, the shuffle
+    service holds that), a worker what the pipeline's code holds.
+    """
+    process = subprocess.Popen(command, cwd=REPO)
+    peaks: dict[int, float] = {}
+    while process.poll() is None:
+        for pid in _descendants(process.pid):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if found:
+                peaks[pid] = max(peaks.get(pid, 0.0), int(found.group(1)) / 1024)
+        time.sleep(0.2)
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:4]} failed with status {process.returncode}")
+    runner = peaks.pop(process.pid, 0.0)
+    return runner, max(peaks.values(), default=0.0)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children[int(fields[1])].append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
@@ -266,6 +312,11 @@ def main() -> None:
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--work", default="/tmp/medloom-dedup-bench")
     parser.add_argument("--out", default=str(REPO / "benchmarks/out/dedup.json"))
+    parser.add_argument(
+        "--worker-memory",
+        action="store_true",
+        help="run medloom once more on 2 worker processes and report each one's peak RSS",
+    )
     parser.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
@@ -281,24 +332,24 @@ def main() -> None:
             for d in docs:
                 out.write(json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n")
         text = {d["id"]: d["text"] for d in docs}
+        truth = planted(family, text)
         ours_out, peer_out = work / f"ours-{size}.jsonl", work / f"peer-{size}.jsonl"
         python = sys.executable
-        ours_s, ours_cpu, ours_mb = _timed(
-            [
-                python,
-                "-m",
-                "pipelines.dedup.cli",
-                "dedup",
-                "--input",
-                str(source),
-                "--output",
-                str(ours_out),
-                "--threshold",
-                str(args.threshold),
-                "--num-perm",
-                str(args.num_perm),
-            ]
-        )
+        ours = [
+            python,
+            "-m",
+            "pipelines.dedup.cli",
+            "dedup",
+            "--input",
+            str(source),
+            "--output",
+            str(ours_out),
+            "--threshold",
+            str(args.threshold),
+            "--num-perm",
+            str(args.num_perm),
+        ]
+        ours_s, ours_cpu, ours_mb = _timed(ours)
         peer_s, peer_cpu, peer_mb = _timed(
             [
                 python,
@@ -320,7 +371,7 @@ def main() -> None:
                 "docs_per_s": round(size / ours_s),
                 "docs_per_cpu_s": round(size / ours_cpu),
                 "peak_rss_mib": round(ours_mb),
-                **score(str(ours_out), family, text),
+                **score(str(ours_out), truth, text),
             },
             "datasketch_peer": {
                 "seconds": round(peer_s, 2),
@@ -328,12 +379,19 @@ def main() -> None:
                 "docs_per_s": round(size / peer_s),
                 "docs_per_cpu_s": round(size / peer_cpu),
                 "peak_rss_mib": round(peer_mb),
-                **score(str(peer_out), family, text),
+                **score(str(peer_out), truth, text),
             },
             "speed_ratio": round(peer_s / ours_s, 2),
             "cpu_ratio": round(peer_cpu / ours_cpu, 2),
             "signatures": signature_speed(docs[:5000], args.num_perm),
         }
+        if args.worker_memory:
+            two = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+            runner_mb, worker_mb = _peak_rss_by_process(ours + two)
+            result["medloom_on_2_worker_processes"] = {
+                "runner_peak_rss_mib": round(runner_mb),
+                "largest_worker_peak_rss_mib": round(worker_mb),
+            }
         print(json.dumps(result, ensure_ascii=False, indent=1))
         results.append(result)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

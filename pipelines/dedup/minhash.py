@@ -18,6 +18,8 @@ permutations: 32 bands × 4 rows; FACTS.md).
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import rensa
 
@@ -84,7 +86,9 @@ def _version(package: str) -> str:
 def signatures(flat: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """One row of ``num_perm`` uint32 minima per text, from ``shingle_hashes``' arrays."""
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, num_perm, seed)
-    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, num_perm)
+    texts = len(offsets) - 1
+    minima = chain.from_iterable(matrix.to_rows())
+    return np.fromiter(minima, dtype=np.uint32, count=texts * num_perm).reshape(texts, num_perm)
 
 
 def band_hashes(rows_of_signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
