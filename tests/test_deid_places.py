@@ -31,6 +31,7 @@ def found(engine: Deidentifier, text: str, category: str) -> list[str]:
             "单位：深圳市南山区粤海街道高新南七道R2-B栋，",
             "深圳市南山区粤海街道高新南七道R2-B栋",
         ),
+        ("现居重庆市渝中区解放碑步行街8号，独居。", "重庆市渝中区解放碑步行街8号"),
     ],
 )
 def test_addresses_are_found_from_their_first_administrative_unit(
