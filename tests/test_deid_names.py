@@ -86,6 +86,16 @@ def test_a_name_found_once_is_found_everywhere_in_the_document(engine: Deidentif
     assert names(engine, text) == ["陈静", "陈静", "陈静"]
 
 
+def test_a_given_name_used_alone_after_the_full_name_is_found(engine: Deidentifier) -> None:
+    text = "家长：孩子叫李子轩，今年3岁。\n医生：子轩有没有发烧？\n家长：王阿姨说阿姨也发烧了。"
+    assert names(engine, text) == ["李子轩", "子轩", "王阿姨"]
+
+
+def test_a_latin_name_in_a_chinese_name_field_is_found(engine: Deidentifier) -> None:
+    text = "患者姓名：Zhang Wei，男，45岁。医生：CT提示肺结节。"
+    assert names(engine, text) == ["Zhang Wei"]
+
+
 def test_a_name_before_a_sex_and_age_note_is_found(engine: Deidentifier) -> None:
     assert names(engine, "黄晓明，男，52岁，反复咳嗽2周。") == ["黄晓明"]
 

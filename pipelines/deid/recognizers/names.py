@@ -18,6 +18,7 @@ context is weaker (患者 glued to the name) the given name must use the whiteli
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterable
 
 from pipelines.deid.lexicon import (
@@ -189,6 +190,8 @@ _MAY_END_NAME = frozenset(
     | {surname[-1] for surname in COMPOUND_SURNAMES}
     | {chr(c) for c in range(0x4E00, 0xA000) if chr(c) not in _NOT_GIVEN}
 )
+_COMMON = frozenset(COMMON_CHARS)
+_TITLES = frozenset(PERSONAL_TITLES + PROFESSIONAL_TITLES)
 _LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
 _CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";", "/")
 _INTRODUCTION_END = frozenset((*_CLAUSE_END, "的", "！", "!", "？", "?", "啊", "呀"))
@@ -227,14 +230,13 @@ class NameRecognizer(Recognizer):
         )
         # The first character of a name, and of a labelled value (a gap, then the name).
         self._may_start = self._surnames | {c[0] for c in COMPOUND_SURNAMES}
-        self._may_start_value = self._may_start | set(" \t\u3000:：为是")
+        self._may_start_value = self._may_start | set(" \t\u3000:：为是" + string.ascii_uppercase)
         self._full_name = re.compile(f"(?:{compound}|{single}){given}{{1,2}}")
         speaker = f"[ \\t\\u3000]*(?P<name>(?:{compound}|{single})[{HAN}]{{1,2}})[:：]"
         self._speaker = re.compile("\n" + speaker)
         self._first_speaker = re.compile(speaker)
-        self._latin = re.compile(
-            r"[ \t]*[:：]?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2})"
-        )
+        self._latin_value = re.compile(r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}")
+        self._latin = re.compile(r"[ \t]*[:：]?[ \t]*(?P<name>" + self._latin_value.pattern + ")")
         # Surnames that also begin common words before a title (向医生咨询, 祝医生顺利).
         self._title_surnames = self._surnames - set("向于应全常时平和能师帅祝班")
 
@@ -318,6 +320,15 @@ class NameRecognizer(Recognizer):
             for c in (*labelled, *listed)
             if self._is_name(text[c.start : c.end], FIELD)
         }
+        # 孩子叫李子轩 … 子轩有没有发烧: a two-character given name is used alone, unless
+        # it is a title (王阿姨) or both its characters are common in medical text.
+        names.update(
+            given
+            for given in [name[2 if name[:2] in self._compounds else 1 :] for name in names]
+            if len(given) == 2
+            and given not in _TITLES
+            and not (given[0] in _COMMON and given[1] in _COMMON)
+        )
         if len(names) <= _FIND_EACH:
             for name in names:
                 at = text.find(name)
@@ -418,6 +429,12 @@ class NameRecognizer(Recognizer):
         colon = "：" in gap or ":" in gap
         label = text[start:end]
         field = colon or " " in gap or "\t" in gap or "\u3000" in gap
+        if text[name_start : name_start + 1].isascii():
+            # 姓名：Zhang Wei: a name in Latin letters, only where the field holds a name.
+            latin = self._latin_value.match(text, name_start)
+            if field and latin and label in self._name_fields:
+                return [Candidate(name_start, latin.end(), PERSON, LABELLED)]
+            return []
         # After 姓名： a name-like word is a name (宁静 is a person there); after 术者： or
         # 记录： a word that reads like a name is a word (记录：卫生宣教, 麻醉：全麻).
         name_field = field and label in self._name_fields
