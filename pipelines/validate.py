@@ -178,7 +178,7 @@ class _PretrainShard:
 
 
 def _read_pretrain_shard(path: Path, with_cjk_share: bool) -> _PretrainShard | None:
-    """The shard at ``path``, its texts read one batch at a time: never all in memory.
+    """The shard at ``path``, its texts read a row group at a time: never all in memory.
 
     Of the other columns only those checked are read: the rest (titles, heading paths) would
     hold memory in proportion to the shard for nothing.
@@ -190,11 +190,12 @@ def _read_pretrain_shard(path: Path, with_cjk_share: bool) -> _PretrainShard | N
         if "text" not in schema.names:
             return _PretrainShard(schema, columns, None, None)
         lengths, shares = [], []
-        for batch in parquet.iter_batches(batch_size=SHARE_BATCH_ROWS, columns=["text"]):
-            text = batch.column(0)
-            lengths.append(pc.utf8_length(text))
+        # Row group by row group: a batch reader over the whole file held most of its texts.
+        for group in range(parquet.num_row_groups):
+            texts = parquet.read_row_group(group, columns=["text"]).column(0)
+            lengths.append(pc.utf8_length(texts).combine_chunks())
             if with_cjk_share:
-                shares.append(cjk_share(pa.chunked_array([text])))
+                shares.append(cjk_share(texts))
     except (pa.ArrowException, OSError):
         return None
     length_type = pa.int64() if pa.types.is_large_string(schema.field("text").type) else pa.int32()
