@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from pipelines.deid.lexicon import (
@@ -277,8 +278,10 @@ class NameRecognizer(Recognizer):
         first = self._first_speaker.match(text)
         speakers = [first] if first else []
         speakers.extend(self._speaker.finditer(text))
+        # How many lines each name opens, counted once: a long dialogue has many lines.
+        turns = Counter(match.group("name") for match in speakers)
         for match in speakers:
-            if self._is_speaker(text, match):
+            if self._is_speaker(text, match, turns[match.group("name")]):
                 yield Candidate(match.start("name"), match.end("name"), PERSON, LABELLED)
 
     def _self_introduced(self, text: str, label_start: int, start: int) -> Iterable[Candidate]:
@@ -295,18 +298,14 @@ class NameRecognizer(Recognizer):
             if end > start:
                 yield Candidate(start, end, PERSON, LABELLED)
 
-    def _is_speaker(self, text: str, match: re.Match[str]) -> bool:
-        """A name before a line's colon speaks when its turn opens as speech or it speaks again."""
+    def _is_speaker(self, text: str, match: re.Match[str], turns: int) -> bool:
+        """A name before a line's colon speaks when its turn opens as speech or it opens
+        more than one line (``turns``)."""
         name = match.group("name")
         if name in _NOT_NAMES or name[:2] in _NOT_NAMES:
             return False
         if self._full_name.fullmatch(name) and text.startswith(_TURN_OPENERS, match.end()):
             return True
-        turns = (
-            text.count(f"\n{name}：")
-            + text.count(f"\n{name}:")
-            + text.startswith((f"{name}：", f"{name}:"))
-        )
         return turns >= 2 and self._is_name(name, BESIDE)
 
     def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
