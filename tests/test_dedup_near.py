@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.dedup import components, near
@@ -192,6 +194,26 @@ def test_edges_sent_on_early_make_the_same_clusters(monkeypatch: pytest.MonkeyPa
         )
 
     _run(docs, {}, check)
+
+
+def test_block_files_go_under_the_temp_location_and_go_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp, seen = tmp_path / "beam-temp", tmp_path / "seen.txt"
+    remove = near._remove_scratch
+
+    def remove_and_record(scratch: str, checked: int) -> None:
+        # Runs in the runner's copy of this function: what it saw goes through a file.
+        seen.write_text(" ".join(sorted(p.suffix for p in Path(scratch).iterdir())))
+        remove(scratch, checked)
+
+    monkeypatch.setattr(near, "_remove_scratch", remove_and_record)
+    docs = [_doc("a", _CASE), _doc("b", _CASE.replace("十年", "十一年")), _doc("c", _ADVICE)]
+    with beam.Pipeline(options=PipelineOptions(["--temp_location", str(temp)])) as p:
+        result = p | beam.Create(docs) | NearDedup(NearDedupConfig(), {}, 12, False)
+        assert_that(result.clusters | beam.Map(lambda r: r["kept"]), equal_to([True, False, True]))
+    assert seen.read_text() == ".block"
+    assert list(temp.iterdir()) == []
 
 
 @pytest.mark.slow

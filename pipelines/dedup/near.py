@@ -2,7 +2,7 @@
 
     documents ─► Sign: blocks of documents, their payloads, band entries by partition
         ─► PairsInBucket (numpy, per partition) ─► pairs by block
-        ─► JoinFirstEnds, JoinSecondEnds: each pair meets both payloads, is checked
+        ─► FirstEnds, SecondEnds: each pair meets both payloads (block files), is checked
         ─► ConnectedComponents ─► Assign (a block meets its labels) ─► KeepSmallest
 
 Beam's cost is per element, so documents travel in blocks of ``BLOCK_DOCS``: a block is one
@@ -10,8 +10,9 @@ element keyed by a random 63-bit id, and a document is located by (block, row). 
 entries leave a block as one element per partition of the band keys, numpy arrays of
 (key, rank, row); a worker holds one partition's entries, N·bands/``band_partitions`` of
 them. A candidate pair is two locations; it is brought to the block of each end in turn
-(two joins with the blocks' payloads: the shingle-hash sets Sign computed, packed as bytes),
-checked on them, and becomes an edge.
+(two GroupByKeys by block; each block's payloads, the shingle-hash sets Sign computed, are
+read from the block's scratch file, not carried through the shuffle), checked on them, and
+becomes an edge.
 Only pairs, edges and labels travel one by one, and there are as many as there are
 duplicates, not documents.
 
@@ -25,13 +26,19 @@ never arrival order. Every document leaves as kept or rejected, and every one ge
 
 from __future__ import annotations
 
+import os
+import pickle
 import random
+import tempfile
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 
 from pipelines.counting import ALL_SOURCES, STATS, CountingDoFn, in_global_window
 from pipelines.dedup.components import (
@@ -57,7 +64,6 @@ CLUSTERS = "clusters"
 KEPT = "kept"
 CLUSTERED = "clustered"
 BANDS = "bands"
-PAYLOADS = "payloads"
 COPIES = "copies"
 STAGE = "near_dedup"
 # Priorities are shifted into 10 non-negative digits so that the string order is the rank.
@@ -162,9 +168,11 @@ class _Sign(CountingDoFn):
         stage: str,
         batched: bool,
         documents: bool,
+        scratch: str,
     ) -> None:
         self._stage = stage
         self._documents = documents
+        self._files = _BlockFiles(scratch)
         self._config = config
         self._priorities = priorities
         self._layout = band_layout(config)
@@ -174,6 +182,7 @@ class _Sign(CountingDoFn):
 
     def setup(self) -> None:
         self._random = random.Random()
+        self._files.make()
 
     def start_bundle(self) -> None:
         super().start_bundle()
@@ -214,8 +223,8 @@ class _Sign(CountingDoFn):
                 self.count(document["source"], f"{self._stage}/no_shingles")
         yield block, batch if self._documents else [(n, _without_text(d)) for n, d in batch]
         payloads = self._payloads.of_hashes(flat, offsets, rows_of_signatures)
-        packed = (_pack([n for n, _ in batch]), _pack([p.tobytes() for p in payloads]))
-        yield beam.pvalue.TaggedOutput(PAYLOADS, (block, packed))
+        nodes = _pack([n for n, _ in batch])
+        self._files.write(block, (nodes, _pack([p.tobytes() for p in payloads])))
         rows, copies = self._banded_rows(block, batch, np.flatnonzero(signed), rows_of_signatures)
         if copies:
             edges = EdgeBatches("both", self._partitions)
@@ -325,22 +334,68 @@ def _unpack(packed: Packed, rows: Iterable[int]) -> list[Any]:
     return [joined[offsets[row] : offsets[row + 1]] for row in rows]
 
 
+class _BlockFiles:
+    """Each block's nodes and payloads, in one scratch file per block.
+
+    The two joins read them there, so payloads (a few KB a document) do not travel through
+    the runner's shuffle, which on the DirectRunner is memory and on any runner is the
+    largest part of the bytes it moves. A block that a retried bundle signed again gets a
+    new random id, and so a new file; the scratch folder goes when the run has checked its
+    pairs (``_remove_scratch``).
+    """
+
+    def __init__(self, scratch: str) -> None:
+        self._scratch = scratch
+
+    def make(self) -> None:
+        if "://" not in self._scratch:
+            os.makedirs(self._scratch, exist_ok=True)
+
+    def write(self, block: int, packed: tuple[Packed, Packed]) -> None:
+        with FileSystems.create(self._path(block)) as stream:
+            stream.write(pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def read(self, block: int) -> tuple[Packed, Packed]:
+        with FileSystems.open(self._path(block)) as stream:
+            return pickle.loads(stream.read())
+
+    def _path(self, block: int) -> str:
+        return FileSystems.join(self._scratch, f"{block:016x}.block")
+
+
+def scratch_folder(options: PipelineOptions) -> str:
+    """A new folder for block files: under ``--temp_location`` when the run has one (a
+    runner with remote workers needs a shared one), else in the local temporary folder."""
+    name = f"medloom-near-dedup-{uuid.uuid4().hex}"
+    shared = options.view_as(GoogleCloudOptions).temp_location
+    return FileSystems.join(shared, name) if shared else os.path.join(tempfile.gettempdir(), name)
+
+
+def _remove_scratch(scratch: str, _: Any) -> None:
+    """The block files and their folder, once every pair is checked (the side input)."""
+    found = FileSystems.match([FileSystems.join(scratch, "*.block")])[0].metadata_list
+    if found:
+        FileSystems.delete([f.path for f in found])
+    if "://" not in scratch and os.path.isdir(scratch):
+        os.rmdir(scratch)
+
+
 def _block_of(joined: dict[str, Iterable[Any]], tag: str) -> Any:
     """What Sign sent for a block under ``tag``; None when the block is not there."""
     blocks = list(joined[tag])
     return blocks[0] if blocks else None
 
 
-class _JoinFirstEnds(beam.DoFn):
-    """A block meets the pairs whose first end it holds; each goes on to its second end."""
+class _FirstEnds(beam.DoFn):
+    """The pairs whose first end a block holds meet its file; each goes on to its second end."""
 
-    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        block, joined = element
-        packed = _block_of(joined, "payloads")
-        groups = list(joined["pairs"])
-        if packed is None or not groups:
-            return
-        nodes, payloads_of_rows = packed
+    def __init__(self, scratch: str) -> None:
+        self._files = _BlockFiles(scratch)
+
+    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[Any]:
+        block, grouped = element
+        groups = list(grouped)
+        nodes, payloads_of_rows = self._files.read(block)
         pairs = np.unique(
             np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups]),
             axis=0,
@@ -357,8 +412,8 @@ class _JoinFirstEnds(beam.DoFn):
         yield from by_block.items()
 
 
-class _JoinSecondEnds(CountingDoFn):
-    """A block meets the pairs whose second end it holds: each is checked, similar → edge.
+class _SecondEnds(CountingDoFn):
+    """The pairs whose second end a block holds meet its file: each checked, similar → edge.
 
     The similar pairs of a bundle are contracted by union-find before they leave: each node
     goes out as one edge to the smallest node of its group in the bundle. That keeps every
@@ -367,8 +422,9 @@ class _JoinSecondEnds(CountingDoFn):
     and starts again whenever it holds ``FLUSH_EDGES`` nodes, so a worker's memory is bounded.
     """
 
-    def __init__(self, config: NearDedupConfig, stage: str) -> None:
+    def __init__(self, config: NearDedupConfig, stage: str, scratch: str) -> None:
         self._stage = stage
+        self._files = _BlockFiles(scratch)
         self._payloads = _Payloads(config)
         self._threshold = check_threshold(config)
         self._partitions = config.band_partitions
@@ -377,13 +433,10 @@ class _JoinSecondEnds(CountingDoFn):
         super().start_bundle()
         self._parent: dict[str, str] = {}
 
-    def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Batch]:
-        block, joined = element
-        packed = _block_of(joined, "payloads")
-        halves = [half for group in joined["halves"] for half in group]
-        if packed is None or not halves:
-            return
-        nodes, payloads_of_rows = packed
+    def process(self, element: tuple[int, Iterable[list[Any]]]) -> Iterator[Batch]:
+        block, grouped = element
+        halves = [half for group in grouped for half in group]
+        nodes, payloads_of_rows = self._files.read(block)
         wanted = sorted({row for row, _, _ in halves})
         payloads = {
             row: self._payloads.read(sent)
@@ -658,9 +711,10 @@ class NearDedup(beam.PTransform):
 
     def expand(self, documents: beam.PCollection) -> NearDedupOutputs:
         config = self._config
+        scratch = scratch_folder(documents.pipeline.options)
         signed = documents | "Sign" >> beam.ParDo(
-            _Sign(config, self._priorities, self._stage, self._batched, self._documents)
-        ).with_outputs(BANDS, PAYLOADS, COPIES, STATS, main="blocks")
+            _Sign(config, self._priorities, self._stage, self._batched, self._documents, scratch)
+        ).with_outputs(BANDS, COPIES, STATS, main="blocks")
         blocks = signed.blocks
         pairs = (
             signed[BANDS]
@@ -670,14 +724,24 @@ class NearDedup(beam.PTransform):
                 STATS, main="pairs"
             )
         )
-        halves = {"payloads": signed[PAYLOADS], "pairs": pairs.pairs} | "JoinFirstEnds" >> (
-            beam.CoGroupByKey() | beam.ParDo(_JoinFirstEnds())
+        halves = (
+            pairs.pairs
+            | "PairsByFirstEnd" >> beam.GroupByKey()
+            | "FirstEnds" >> beam.ParDo(_FirstEnds(scratch))
         )
         verified = (
-            {"payloads": signed[PAYLOADS], "halves": halves}
-            | "JoinSecondEnds" >> beam.CoGroupByKey()
+            halves
+            | "PairsBySecondEnd" >> beam.GroupByKey()
             | "Verify"
-            >> beam.ParDo(_JoinSecondEnds(config, self._stage)).with_outputs(STATS, main="edges")
+            >> beam.ParDo(_SecondEnds(config, self._stage, scratch)).with_outputs(
+                STATS, main="edges"
+            )
+        )
+        checked = verified.edges | "Checked" >> beam.combiners.Count.Globally()
+        _ = (
+            documents.pipeline
+            | "Scratch" >> beam.Create([scratch])
+            | "RemoveScratch" >> beam.Map(_remove_scratch, beam.pvalue.AsSingleton(checked))
         )
         labels = (
             (verified.edges, signed[COPIES])
