@@ -7,7 +7,7 @@ when it is unpickled.
 
 Detection finds the trigger words in one Hyperscan pass (`pipelines.deid.prefilter`),
 the shapes that start with a digit in one `re` pass (`pipelines.deid.scanner`), runs the
-recognizers' own cheap passes (plates, e-mail, 我是), finds repeated names again, then
+recognizers' own cheap passes (e-mail, IPv6, speakers), finds repeated names again, then
 settles overlaps. ``words="re"`` finds the words with `re` too: the portable reference
 that tests/test_deid_prefilter.py holds the Hyperscan pass to. Measured on a 2-core
 shared VM beside Presidio: see benchmarks/deid.py.
