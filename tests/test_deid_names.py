@@ -91,6 +91,20 @@ def test_a_given_name_used_alone_after_the_full_name_is_found(engine: Deidentifi
     assert names(engine, text) == ["李子轩", "子轩", "王阿姨"]
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("姓名：王　芳  性别：女\n王芳于3天前出现发热。", ["王\u3000芳", "王芳"]),
+        ("主治医师：李  强    住院医师：张 伟", ["李  强", "张 伟"]),
+        ("患者：王 我头疼。姓名：张 某", []),
+    ],
+)
+def test_a_two_character_name_padded_to_the_width_of_three_is_found(
+    engine: Deidentifier, text: str, expected: list[str]
+) -> None:
+    assert names(engine, text) == expected
+
+
 def test_a_latin_name_in_a_chinese_name_field_is_found(engine: Deidentifier) -> None:
     text = "患者姓名：Zhang Wei，男，45岁。医生：CT提示肺结节。"
     assert names(engine, text) == ["Zhang Wei"]

@@ -236,6 +236,9 @@ class NameRecognizer(Recognizer):
         speaker = f"[ \\t\\u3000]*(?P<name>(?:{compound}|{single})[{HAN}]{{1,2}})[:：]"
         self._speaker = re.compile("\n" + speaker)
         self._first_speaker = re.compile(speaker)
+        self._padded_name = re.compile(
+            f"(?:{compound}|{single})[ \\u3000]{{1,2}}[{HAN}](?=[\\s，,。；;（(]|$)"
+        )
         self._latin_value = re.compile(r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}")
         self._latin = re.compile(r"[ \t]*[:：]?[ \t]*(?P<name>" + self._latin_value.pattern + ")")
         # Surnames that also begin common words before a title (向医生咨询, 祝医生顺利).
@@ -314,11 +317,12 @@ class NameRecognizer(Recognizer):
         labelled = [c for c in found if c.category == PERSON and c.strength >= LABELLED]
         listed = list(self._listed(text, labelled))
         yield from listed
-        names = {
-            text[c.start : c.end]
+        # 姓名：王　芳 is 王芳 in running text.
+        values = (
+            text[c.start : c.end].replace(" ", "").replace("\u3000", "")
             for c in (*labelled, *listed)
-            if self._is_name(text[c.start : c.end], FIELD)
-        }
+        )
+        names = {value for value in values if self._is_name(value, FIELD)}
         # 孩子叫李子轩 … 子轩有没有发烧: a two-character given name is used alone, unless
         # it is a title (王阿姨) or both its characters are common in medical text.
         names.update(
@@ -438,6 +442,13 @@ class NameRecognizer(Recognizer):
         # 记录： a word that reads like a name is a word (记录：卫生宣教, 麻醉：全麻).
         name_field = field and label in self._name_fields
         name_end = self._read_name(text, name_start, FIELD if field else BESIDE)
+        if field and name_end == name_start:
+            # 姓名：王　芳: forms pad a two-character name to the width of three.
+            padded = self._padded_name.match(text, name_start)
+            if padded and (
+                text[padded.end() - 1] in self._given or _rare_han(text[padded.end() - 1])
+            ):
+                return [Candidate(name_start, padded.end(), PERSON, LABELLED)]
         if not field and label in _PATIENTS:
             # 患者庞钊于10年前: the time the history starts vouches for a rare name.
             vouched = self._read_name(text, name_start, FIELD)
