@@ -80,6 +80,10 @@ def test_ages_of_89_and_under_are_not_identifiers(engine: Deidentifier, text: st
     assert found(engine, text) == []
 
 
+def test_a_number_of_years_beyond_a_human_life_is_a_typo_not_an_age(engine: Deidentifier) -> None:
+    assert found(engine, "我466岁女，年龄：200，享年102岁。") == [("102岁", "AGE")]
+
+
 def test_a_compact_date_after_a_date_label_is_found(engine: Deidentifier) -> None:
     assert found(engine, "报告日期：20230305 08:30") == [("20230305 08:30", "DATE")]
 

@@ -96,6 +96,10 @@ def parse_date(value: str) -> DateParts | None:
     )
 
 
+# Safe Harbor's bound: an age over 89 is an identifier. Above the longest human life (122
+# years, a few more for a wish such as 活到120岁) it is a typo (466岁), not an age.
+_OLDEST = 89
+_LONGEST_LIFE = 130
 _LATIN = re.compile("[A-Za-z]")
 _FOLD = str.maketrans("０１２３４５６７８９：－／．", "0123456789:-/.")
 
@@ -219,7 +223,7 @@ class DateRecognizer(Recognizer):
         yield Candidate(begin, end, DATE, CHECKED)
 
     def _age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
-        if _age_value(text[start:end]) > 89:
+        if _OLDEST < _age_value(text[start:end]) <= _LONGEST_LIFE:
             yield Candidate(start, end, AGE, CHECKED)
 
     def _labelled_compact_date(self, text: str, start: int, end: int) -> Iterable[Candidate]:
@@ -232,7 +236,7 @@ class DateRecognizer(Recognizer):
 
     def _labelled_age(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         match = self._age_value.match(text, end)
-        if match and int(match.group("n")) > 89:
+        if match and _OLDEST < int(match.group("n")) <= _LONGEST_LIFE:
             yield Candidate(match.start("n"), match.end(), AGE, LABELLED)
 
     def _age_in_chinese(self, text: str, start: int, end: int) -> Iterable[Candidate]:
