@@ -104,14 +104,20 @@ def _windowed(outputs: Iterable[Any]) -> Iterator[Any]:
 
 
 class _Outputs:
-    """A call's outputs by tag; sent one by one, or in batched mode as one list per tag."""
+    """A call's outputs by tag; sent one by one, or in batched mode as one list per tag.
 
-    def __init__(self, batched: bool) -> None:
+    Without ``documents`` only cluster rows and counts are wanted: kept and rejected
+    documents are not sent.
+    """
+
+    def __init__(self, batched: bool, documents: bool) -> None:
         self._batched = batched
+        self._dropped = () if documents else (KEPT, REJECTED)
         self._values: dict[str, list[Any]] = defaultdict(list)
 
     def add(self, tag: str, value: Any) -> None:
-        self._values[tag].append(value)
+        if tag not in self._dropped:
+            self._values[tag].append(value)
 
     def sent(self) -> Iterator[Any]:
         for tag, values in self._values.items():
@@ -495,14 +501,15 @@ def _labels_by_block(labels: list[tuple[str, str]]) -> Iterator[tuple[int, list[
 class _Assign(CountingDoFn):
     """A document with no similar pair is kept alone; the others go to their component."""
 
-    def __init__(self, stage: str, batched: bool) -> None:
+    def __init__(self, stage: str, batched: bool, documents: bool) -> None:
         self._stage = stage
         self._batched = batched
+        self._documents = documents
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         block, joined = element
         labels = dict(pair for group in joined["labels"] for pair in group)
-        outputs = _Outputs(self._batched)
+        outputs = _Outputs(self._batched, self._documents)
         for row, (node, document) in enumerate(_block_of(joined, "docs") or []):
             label = labels.get(row)
             if label is None:
@@ -590,7 +597,7 @@ class _KeepSmallest(CountingDoFn):
     def _flush(self) -> Iterator[Any]:
         components, self._components, self._members = self._components, [], 0
         payloads = iter(self._payloads_of([d for c in components for d in c]))
-        outputs = _Outputs(self._batched)
+        outputs = _Outputs(self._batched, self._documents)
         for kept, *others in components:
             kept_payload = next(payloads)
             self._keep(kept, outputs)
@@ -603,7 +610,7 @@ class _KeepSmallest(CountingDoFn):
         twice, its members a batch at a time, so a worker never holds it whole."""
         kept = next(document for node, document in members if node == root)
         kept_payload = self._payloads_of([kept])[0]
-        outputs = _Outputs(self._batched)
+        outputs = _Outputs(self._batched, self._documents)
         self._keep(kept, outputs)
         batch: list[Document] = []
         for node, document in members:
@@ -686,8 +693,8 @@ class NearDedup(beam.PTransform):
     ``batched``: documents come in as lists, and kept, rejected and clusters go out as
     lists, which spares Beam's per-element cost where nothing needs them one by one.
     ``documents=False`` is for a caller that wants the clusters only: no text travels past
-    signing (kept and rejected documents come out with empty text) and a cluster row's
-    similarity is None.
+    signing, kept and rejected come out empty, and a rejected copy's cluster row has
+    similarity None.
     """
 
     def __init__(
@@ -758,7 +765,7 @@ class NearDedup(beam.PTransform):
             {"docs": blocks, "labels": labels | "LabelsByBlock" >> beam.FlatMap(_labels_by_block)}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "Assign"
-            >> beam.ParDo(_Assign(self._stage, self._batched)).with_outputs(
+            >> beam.ParDo(_Assign(self._stage, self._batched, self._documents)).with_outputs(
                 CLUSTERED, CLUSTERS, STATS, main=KEPT
             )
         )
