@@ -23,10 +23,10 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
-from apache_beam.runners.runner import PipelineRunner
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
 from pipelines import manifest as manifest_lib
+from pipelines.beam_options import pipeline_options, runner_name
 from pipelines.config import CorpusConfig
 from pipelines.counting import ALL_SOURCES, STATS
 from pipelines.dedup.decontam import Decontaminate, check_eval_sets, decontam_manifest
@@ -478,40 +478,18 @@ def setup_run(
     check_eval_sets(config.decontam)
     secret = load_secret(config.deid) if config.deid.enabled else None
     shards = config.output.shards or max(1, math.ceil(planned.total_bytes / BYTES_PER_SHARD))
-    options = PipelineOptions(beam_args or [])
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    options = pipeline_options(beam_args or [])
+    runner = runner_name(options)
     if not remote:
         prepare_output(output_dir, owned, folders)
     return RunSetup(output_dir, remote, planned, secret, shards, options, runner)
 
 
-def direct_runner(options: PipelineOptions) -> PipelineRunner | None:
-    """The engine of the DirectRunner for a batch run that names no other runner.
-
-    Beam 2.77's DirectRunner first tries the Prism runner, which downloads its binary from
-    GitHub at every start (and offline fails, after half a second or more, back to the
-    FnApiRunner). A batch pipeline goes straight to the FnApiRunner, set up as the
-    DirectRunner sets it up, so ``--direct_num_workers`` and ``--direct_running_mode`` work
-    as before and a run does not depend on the network. None: let Beam choose.
-    """
-    if (options.view_as(StandardOptions).runner or "DirectRunner") != "DirectRunner":
-        return None
-    if options.view_as(StandardOptions).streaming:
-        return None
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    provision = beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
-    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(provision))
-
-
 def execute(options: PipelineOptions, build: Callable[[beam.Pipeline], None], say: Say) -> bool:
     """Build a pipeline with ``build``, run it and wait; False when it was a dry run."""
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    runner = runner_name(options)
     started = time.monotonic()
-    pipeline = beam.Pipeline(runner=direct_runner(options), options=options)
+    pipeline = beam.Pipeline(options=options)
     build(pipeline)
     # What the imports and the graph made lives as long as the run: an in-process runner's
     # garbage collections need not walk it again and again.
