@@ -69,6 +69,7 @@ STAGE = "near_dedup"
 # Priorities are shifted into 10 non-negative digits so that the string order is the rank.
 _PRIORITY_OFFSET = 1 << 31
 _PREFIX = 26
+# A row of a block fits in 11 bits (``_pairs_by_first_block`` packs pairs so).
 BLOCK_DOCS = 2048
 # A located node: the node key, then "\x1f", the block (16 hex digits), the row (8).
 _LOCATION = 25
@@ -315,12 +316,42 @@ class _PairsInBucket(CountingDoFn):
         if not firsts:
             return
         first, second = np.concatenate(firsts), np.concatenate(seconds)
-        pairs = np.unique(
-            np.stack([blocks[first], rows[first], blocks[second], rows[second]], axis=1), axis=0
-        )
-        cuts = np.flatnonzero(np.diff(pairs[:, 0])) + 1
-        for group in np.split(pairs, cuts):
-            yield int(group[0, 0]), group[:, 1:].tobytes()
+        yield from _pairs_by_first_block(blocks, rows, first, second)
+
+
+def _pairs_by_first_block(
+    blocks: np.ndarray, rows: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> Iterator[tuple[int, bytes]]:
+    """The distinct pairs (entries ``first[i]``, ``second[i]``), one element per first block:
+    (block, (row, other block, other row) as uint64 bytes).
+
+    A pair is packed into one uint64 to be made distinct (a 1-D sort, not numpy's slow
+    ``unique(axis=0)``): the index of each end's block among the partition's blocks (21
+    bits) and its row (11 bits, ``BLOCK_DOCS`` = 2,048).
+    """
+    present, index = np.unique(blocks, return_inverse=True)
+    if len(present) > 1 << 21:
+        raise ValueError(f"{len(present)} blocks in one band partition: raise band_partitions")
+    index = index.astype(np.uint64)
+    packed = np.unique(
+        (index[first] << np.uint64(43))
+        | (rows[first] << np.uint64(32))
+        | (index[second] << np.uint64(11))
+        | rows[second]
+    )
+    first_block = present[packed >> np.uint64(43)]
+    pairs = np.stack(
+        [
+            (packed >> np.uint64(32)) & np.uint64(0x7FF),
+            present[(packed >> np.uint64(11)) & np.uint64(0x1FFFFF)],
+            packed & np.uint64(0x7FF),
+        ],
+        axis=1,
+    )
+    cuts = np.flatnonzero(np.diff(first_block)) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    for start, group in zip(starts, np.split(pairs, cuts), strict=True):
+        yield int(first_block[start]), group.tobytes()
 
 
 Packed = tuple[str | bytes, bytes]
