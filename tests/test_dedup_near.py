@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
@@ -227,3 +228,14 @@ def test_a_cluster_larger_than_a_block_is_decided_in_batches() -> None:
         )
 
     _run(docs, {}, check)
+
+
+def test_pairs_found_in_several_bands_are_kept_once_in_order() -> None:
+    big, small = np.uint64(2**63 - 5), np.uint64(7)
+    first_blocks = np.array([big, small, big, small], dtype=np.uint64)
+    first_rows = np.array([2047, 3, 2047, 3], dtype=np.uint64)
+    blocks = np.array([small, big, small, small], dtype=np.uint64)
+    rows = np.array([0, 1, 0, 9], dtype=np.uint64)
+    first, pairs = near._distinct_pairs(first_blocks, first_rows, blocks, rows)
+    assert first.tolist() == [7, 7, 2**63 - 5]
+    assert pairs.tolist() == [[3, 7, 9], [3, 2**63 - 5, 1], [2047, 7, 0]]

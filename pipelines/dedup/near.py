@@ -323,23 +323,35 @@ def _pairs_by_first_block(
     blocks: np.ndarray, rows: np.ndarray, first: np.ndarray, second: np.ndarray
 ) -> Iterator[tuple[int, bytes]]:
     """The distinct pairs (entries ``first[i]``, ``second[i]``), one element per first block:
-    (block, (row, other block, other row) as uint64 bytes).
+    (block, (row, other block, other row) as uint64 bytes)."""
+    first_block, pairs = _distinct_pairs(blocks[first], rows[first], blocks[second], rows[second])
+    cuts = np.flatnonzero(np.diff(first_block)) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    for start, group in zip(starts, np.split(pairs, cuts), strict=True):
+        yield int(first_block[start]), group.tobytes()
+
+
+def _distinct_pairs(
+    first_blocks: np.ndarray, first_rows: np.ndarray, blocks: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs of located documents, sorted: the first block of each, and (first row,
+    block, row) as an (n, 3) uint64 array.
 
     A pair is packed into one uint64 to be made distinct (a 1-D sort, not numpy's slow
-    ``unique(axis=0)``): the index of each end's block among the partition's blocks (21
-    bits) and its row (11 bits, ``BLOCK_DOCS`` = 2,048).
+    ``unique(axis=0)``): the index of each end's block among the blocks present (21 bits)
+    and its row (11 bits, ``BLOCK_DOCS`` = 2,048).
     """
-    present, index = np.unique(blocks, return_inverse=True)
+    present, index = np.unique(np.concatenate([first_blocks, blocks]), return_inverse=True)
     if len(present) > 1 << 21:
         raise ValueError(f"{len(present)} blocks in one band partition: raise band_partitions")
     index = index.astype(np.uint64)
+    first_index, index = index[: len(first_blocks)], index[len(first_blocks) :]
     packed = np.unique(
-        (index[first] << np.uint64(43))
-        | (rows[first] << np.uint64(32))
-        | (index[second] << np.uint64(11))
-        | rows[second]
+        (first_index << np.uint64(43))
+        | (first_rows.astype(np.uint64) << np.uint64(32))
+        | (index << np.uint64(11))
+        | rows.astype(np.uint64)
     )
-    first_block = present[packed >> np.uint64(43)]
     pairs = np.stack(
         [
             (packed >> np.uint64(32)) & np.uint64(0x7FF),
@@ -348,10 +360,7 @@ def _pairs_by_first_block(
         ],
         axis=1,
     )
-    cuts = np.flatnonzero(np.diff(first_block)) + 1
-    starts = np.concatenate(([0], cuts)).tolist()
-    for start, group in zip(starts, np.split(pairs, cuts), strict=True):
-        yield int(first_block[start]), group.tobytes()
+    return present[packed >> np.uint64(43)], pairs
 
 
 Packed = tuple[str | bytes, bytes]
@@ -433,9 +442,9 @@ class _FirstEnds(beam.DoFn):
         block, grouped = element
         groups = list(grouped)
         nodes, payloads_of_rows = self._files.read(block)
-        pairs = np.unique(
-            np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups]),
-            axis=0,
+        found = np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups])
+        _, pairs = _distinct_pairs(
+            np.full(len(found), block, dtype=np.uint64), found[:, 0], found[:, 1], found[:, 2]
         )
         wanted = np.unique(pairs[:, 0]).tolist()
         payloads = dict(zip(wanted, _unpack(payloads_of_rows, wanted), strict=True))
