@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pipelines.normalize import NormalizeConfig, normalize_text
+from pipelines.normalize import (
+    NormalizeConfig,
+    _t2s,
+    normalize_text,
+    to_simplified,
+    to_simplified_many,
+)
 
 DEFAULT = NormalizeConfig()
 
@@ -104,3 +110,18 @@ def test_normalising_twice_changes_nothing() -> None:
     once = normalize_text(text, DEFAULT)
     assert once == "医院 CT 检查\n\n结果：正常"
     assert normalize_text(once, DEFAULT) == once
+
+
+def test_a_batch_is_simplified_as_each_text_alone() -> None:
+    astral = sorted(_t2s()[2])[0]  # a character beyond the BMP that t2s converts
+    texts = [
+        "",
+        "醫生說患者頭痛三天",
+        "医生说患者头痛三天",
+        "𠮷野家的便當",
+        f"古字{astral}",
+        "WBC 12.3",
+    ]
+    assert to_simplified_many(texts) == [to_simplified(text) for text in texts]
+    assert to_simplified_many(texts)[1] == "医生说患者头痛三天"
+    assert to_simplified_many(texts)[4] != texts[4]

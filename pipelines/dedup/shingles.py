@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 
 from pipelines.dedup.config import Shingling
-from pipelines.normalize import NormalizeConfig, normalize_text, to_simplified
+from pipelines.normalize import (
+    NormalizeConfig,
+    normalize_text,
+    to_simplified,
+    to_simplified_many,
+)
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -120,7 +125,7 @@ def _folded_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     Done on code points in numpy for the whole batch; traditional→simplified runs per text
     first, and only where the text holds a character that ``t2s`` converts.
     """
-    simplified = [to_simplified(text) for text in texts]
+    simplified = to_simplified_many(texts)
     lengths = np.fromiter(map(len, simplified), dtype=np.int64, count=len(simplified))
     bounds = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=bounds[1:])
