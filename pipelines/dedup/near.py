@@ -46,6 +46,7 @@ from pipelines.dedup.components import (
     Batch,
     ConnectedComponents,
     EdgeBatches,
+    partition_of,
     unconverged,
 )
 from pipelines.dedup.config import NearDedupConfig
@@ -75,6 +76,8 @@ BLOCK_DOCS = 2048
 _LOCATION = 25
 
 Member = tuple[str, Document]
+# A member of a component on its way to be decided: (label, located node, document).
+Clustered = tuple[str, str, Document]
 
 
 def node_key(document_id: str, priority: int) -> str:
@@ -539,17 +542,20 @@ def _labels_by_block(labels: list[tuple[str, str]]) -> Iterator[tuple[int, list[
 
 
 class _Assign(CountingDoFn):
-    """A document with no similar pair is kept alone; the others go to their component."""
+    """A document with no similar pair is kept alone; the others go to the partition of their
+    component's label, as one list (label, located node, document) per block and partition."""
 
-    def __init__(self, stage: str, batched: bool, documents: bool) -> None:
+    def __init__(self, stage: str, batched: bool, documents: bool, partitions: int) -> None:
         self._stage = stage
         self._batched = batched
         self._documents = documents
+        self._partitions = partitions
 
     def process(self, element: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         block, joined = element
         labels = dict(pair for group in joined["labels"] for pair in group)
         outputs = _Outputs(self._batched, self._documents)
+        clustered: dict[int, list[Clustered]] = defaultdict(list)
         for row, (node, document) in enumerate(_block_of(joined, "docs") or []):
             label = labels.get(row)
             if label is None:
@@ -557,9 +563,11 @@ class _Assign(CountingDoFn):
                 outputs.add(KEPT, document)
                 outputs.add(CLUSTERS, _cluster_row(document["id"], document["id"], 1.0))
             else:
-                yield beam.pvalue.TaggedOutput(
-                    CLUSTERED, (label, (_locate(node, block, row), document))
+                clustered[partition_of(label, self._partitions)].append(
+                    (label, _locate(node, block, row), document)
                 )
+        for partition, members in clustered.items():
+            yield beam.pvalue.TaggedOutput(CLUSTERED, (partition, members))
         yield from outputs.sent()
 
 
@@ -584,10 +592,14 @@ def _cluster_row(document_id: str, kept_id: str, similarity: float | None) -> di
 
 
 class _KeepSmallest(CountingDoFn):
-    """A component → its smallest node kept, the others rejected with their similarity to it.
+    """Each component of a partition → its smallest node (the label) kept, the others
+    rejected with their similarity to it.
 
-    Components are decided a batch at a time (``BLOCK_DOCS`` members), so their texts are
-    shingled together. Without documents (texts) the similarity is not known: None.
+    The partition's members are read twice: once to find each component's kept copy, then a
+    batch of ``BLOCK_DOCS`` at a time to decide the others, their texts shingled together. A
+    worker holds the kept copies of the partition's components and one batch, never a whole
+    component: a million copies of one text take no more. Without documents (texts) the
+    similarity is not known: None.
     """
 
     def __init__(
@@ -606,74 +618,45 @@ class _KeepSmallest(CountingDoFn):
         self._with_excerpt = with_excerpt
         self._batched = batched
 
-    def start_bundle(self) -> None:
-        super().start_bundle()
-        self._components: list[list[Document]] = []
-        self._members = 0
-
-    def process(self, element: tuple[str, Iterable[tuple[str, Document]]]) -> Iterator[Any]:
-        root, members = element
-        kept: Document | None = None
-        others: list[Document] = []
-        for node, document in members:
-            if node == root:
-                kept = document
-            else:
-                others.append(document)
-                if len(others) >= BLOCK_DOCS:
-                    yield from self._decide_large(root, members)
-                    return
-        if kept is None:
-            raise ValueError(f"component {node_id(root)!r} arrived without its smallest node")
-        self._components.append([kept, *others])
-        self._members += 1 + len(others)
-        if self._members >= BLOCK_DOCS:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterator[Any]:
-        yield from _windowed(self._flush())
-        yield from super().finish_bundle()
-
-    def _flush(self) -> Iterator[Any]:
-        components, self._components, self._members = self._components, [], 0
-        payloads = iter(self._payloads_of([d for c in components for d in c]))
+    def process(self, element: tuple[int, Iterable[list[Clustered]]]) -> Iterator[Any]:
+        _, groups = element
+        kept: dict[str, Document] = {}
+        for members in groups:
+            for label, node, document in members:
+                if node == label:
+                    kept[label] = document
         outputs = _Outputs(self._batched, self._documents)
-        for kept, *others in components:
-            kept_payload = next(payloads)
-            self._keep(kept, outputs)
-            for document in others:
-                self._reject(document, next(payloads), kept["id"], kept_payload, outputs)
+        for document in kept.values():
+            self._keep(document, outputs)
         yield from outputs.sent()
-
-    def _decide_large(self, root: str, members: Iterable[tuple[str, Document]]) -> Iterator[Any]:
-        """A component of more than ``BLOCK_DOCS`` (a thousand copies of one text): read
-        twice, its members a batch at a time, so a worker never holds it whole."""
-        kept = next(document for node, document in members if node == root)
-        kept_payload = self._payloads_of([kept])[0]
-        outputs = _Outputs(self._batched, self._documents)
-        self._keep(kept, outputs)
-        batch: list[Document] = []
-        for node, document in members:
-            if node != root:
-                batch.append(document)
-            if len(batch) >= BLOCK_DOCS:
-                self._reject_all(batch, kept["id"], kept_payload, outputs)
-                yield from outputs.sent()
-                batch = []
-        self._reject_all(batch, kept["id"], kept_payload, outputs)
-        yield from outputs.sent()
+        kept_payloads: dict[str, np.ndarray | None] = {}
+        batch: list[tuple[str, Document]] = []
+        for members in groups:
+            for label, node, document in members:
+                if node != label:
+                    batch.append((label, document))
+                if len(batch) >= BLOCK_DOCS:
+                    yield from self._reject_all(batch, kept, kept_payloads)
+                    batch = []
+        yield from self._reject_all(batch, kept, kept_payloads)
 
     def _reject_all(
         self,
-        batch: list[Document],
-        kept_id: str,
-        kept_payload: np.ndarray | None,
-        outputs: _Outputs,
-    ) -> None:
-        if batch:
-            payloads = self._payloads_of(batch)
-            for document, payload in zip(batch, payloads, strict=True):
-                self._reject(document, payload, kept_id, kept_payload, outputs)
+        batch: list[tuple[str, Document]],
+        kept: dict[str, Document],
+        kept_payloads: dict[str, np.ndarray | None],
+    ) -> Iterator[Any]:
+        missing = sorted({label for label, _ in batch} - kept_payloads.keys())
+        for label in missing:
+            if label not in kept:
+                raise ValueError(f"component {node_id(label)!r} came without its smallest node")
+        found = self._payloads_of([kept[label] for label in missing])
+        kept_payloads.update(zip(missing, found, strict=True))
+        payloads = self._payloads_of([document for _, document in batch])
+        outputs = _Outputs(self._batched, self._documents)
+        for (label, document), payload in zip(batch, payloads, strict=True):
+            self._reject(document, payload, kept[label]["id"], kept_payloads[label], outputs)
+        yield from outputs.sent()
 
     def _payloads_of(self, documents: list[Document]) -> Sequence[np.ndarray | None]:
         if not self._documents:
@@ -805,9 +788,9 @@ class NearDedup(beam.PTransform):
             {"docs": blocks, "labels": labels | "LabelsByBlock" >> beam.FlatMap(_labels_by_block)}
             | "JoinLabels" >> beam.CoGroupByKey()
             | "Assign"
-            >> beam.ParDo(_Assign(self._stage, self._batched, self._documents)).with_outputs(
-                CLUSTERED, CLUSTERS, STATS, main=KEPT
-            )
+            >> beam.ParDo(
+                _Assign(self._stage, self._batched, self._documents, config.band_partitions)
+            ).with_outputs(CLUSTERED, CLUSTERS, STATS, main=KEPT)
         )
         decided = (
             assigned[CLUSTERED]
