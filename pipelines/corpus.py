@@ -492,13 +492,17 @@ def execute(options: PipelineOptions, build: Callable[[beam.Pipeline], None], sa
     pipeline = beam.Pipeline(options=options)
     build(pipeline)
     # What the imports and the graph made lives as long as the run: an in-process runner's
-    # garbage collections need not walk it again and again.
+    # garbage collections need not walk it again and again. Unfrozen after, so whatever of
+    # it is garbage by then (an earlier run's graph) is still collected.
     gc.freeze()
-    result = pipeline.run()
-    if options.view_as(TestOptions).dry_run:
-        say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
-        return False
-    state = result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        if options.view_as(TestOptions).dry_run:
+            say(f"medloom: dry run on {runner}: the job was built and nothing was submitted")
+            return False
+        state = result.wait_until_finish()
+    finally:
+        gc.unfreeze()
     if state != "DONE":
         raise MedloomError(f"the pipeline ended in state {state}")
     say(f"medloom: pipeline finished in {time.monotonic() - started:.1f} s; checking counts")
