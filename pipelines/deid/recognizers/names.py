@@ -281,6 +281,8 @@ class NameRecognizer(Recognizer):
         first = self._first_speaker.match(text)
         speakers = [first] if first else []
         speakers.extend(self._speaker.finditer(text))
+        if not speakers:
+            return
         # How many lines each name opens, counted once: a long dialogue has many lines.
         turns = Counter(match.group("name") for match in speakers)
         for match in speakers:
