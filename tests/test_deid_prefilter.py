@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -27,6 +28,7 @@ def reference() -> Deidentifier:
     return Deidentifier(DeidConfig(), SECRET, words="re")
 
 
+@functools.cache
 def gold_texts() -> list[str]:
     """The texts of the benchmark's gold set and clean controls (seed 20240601)."""
     spec = importlib.util.spec_from_file_location("deid_gold", REPO / "benchmarks" / "deid_gold.py")
