@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from opencc import OpenCC
@@ -114,11 +115,9 @@ def _rewrite(text: str, config: NormalizeConfig) -> str:
 
 def to_simplified(text: str) -> str:
     """``text`` through OpenCC ``t2s`` when it holds a character that ``t2s`` converts alone."""
-    converter, traditional_bmp, traditional_astral = _t2s()
-    if traditional_bmp.search(text) or (
-        _ASTRAL.search(text) and not traditional_astral.isdisjoint(text)
-    ):
-        return converter.convert(text)
+    t2s = _t2s()
+    if t2s.bmp_pattern.search(text) or (_ASTRAL.search(text) and not t2s.astral.isdisjoint(text)):
+        return t2s.converter.convert(text)
     return text
 
 
@@ -141,8 +140,7 @@ def to_simplified_many(texts: Sequence[str]) -> list[str]:
 def _traditional_table() -> np.ndarray:
     """For each BMP code point, whether ``t2s`` converts it on its own."""
     table = np.zeros(0x10000, dtype=bool)
-    characters = _t2s()[1].pattern[1:-1]
-    table[np.frombuffer(characters.encode("utf-32-le"), "<u4")] = True
+    table[np.frombuffer(_t2s().bmp.encode("utf-32-le"), "<u4")] = True
     return table
 
 
@@ -159,7 +157,7 @@ def _work_pattern(strip_html: bool, traditional_to_simplified: bool) -> re.Patte
         chars += "<&"
     ranges = ""
     if traditional_to_simplified:
-        chars += _t2s()[1].pattern[1:-1]
+        chars += _t2s().bmp
         ranges = "\U00010000-\U0010ffff"
     return re.compile("[" + "".join(map(re.escape, chars)) + ranges + "]")
 
@@ -180,8 +178,15 @@ def _normalize_spaces(text: str) -> str:
     return _SPACE_AT_LINE_EDGE.sub("", text)
 
 
+class _T2S(NamedTuple):
+    converter: OpenCC
+    bmp: str  # the BMP characters t2s converts on their own
+    bmp_pattern: re.Pattern[str]  # a character class of them
+    astral: frozenset[str]  # those beyond the BMP
+
+
 @cache
-def _t2s() -> tuple[OpenCC, re.Pattern[str], frozenset[str]]:
+def _t2s() -> _T2S:
     """The process's one ``t2s`` converter and the characters it converts on their own.
 
     They are derived from the converter itself (each CJK character converted on its own line),
@@ -198,4 +203,5 @@ def _t2s() -> tuple[OpenCC, re.Pattern[str], frozenset[str]]:
     converted = converter.convert("\n".join(candidates)).split("\n")
     changed = [c for c, s in zip(candidates, converted, strict=True) if c != s]
     bmp = "".join(c for c in changed if c < "\U00010000")
-    return converter, re.compile(f"[{bmp}]"), frozenset(c for c in changed if c >= "\U00010000")
+    astral = frozenset(c for c in changed if c >= "\U00010000")
+    return _T2S(converter, bmp, re.compile(f"[{bmp}]"), astral)
