@@ -9,7 +9,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.deid import DeidConfig, Deidentifier
@@ -36,6 +38,11 @@ def engine() -> Deidentifier:
 def found(engine: Deidentifier, text: str) -> list[tuple[str, str]]:
     """(value, category) of every identifier the engine detects in ``text``."""
     return [(text[s.start : s.end], s.category) for s in engine.detect(text)]
+
+
+def rows(folder: Path) -> list[dict[str, Any]]:
+    """Every row of the Parquet files in ``folder``, file by file in name order."""
+    return [row for f in sorted(folder.glob("*.parquet")) for row in pq.read_table(f).to_pylist()]
 
 
 def real_file(relative: str) -> Path:

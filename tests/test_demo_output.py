@@ -11,11 +11,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.config import load_corpus_config
 from pipelines.corpus import run_corpus
+from tests.conftest import rows
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 WRITTEN_DIGEST = "16441de4e2dd244cba23d837254381971f489f5b9ac2efa65b42b8d55097f307"
@@ -26,10 +26,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("demo") / "out"
     manifest = run_corpus(load_corpus_config(DEMO_CONFIG), str(out), say=lambda _: None)
     return out, manifest
-
-
-def rows(folder: Path) -> list[dict]:
-    return [row for f in sorted(folder.glob("*.parquet")) for row in pq.read_table(f).to_pylist()]
 
 
 def test_demo_rejects_each_planted_problem_once(demo_run: tuple[Path, dict]) -> None:

@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 
 import datasets
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.dialogues.config import load_dialogue_config
 from pipelines.dialogues.pipeline import run_dialogues
 from pipelines.dialogues.validate import role_order_ok
 from pipelines.errors import MedloomError
+from tests.conftest import rows
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "dialogues.yaml"
 # The invented identifiers planted in data/dialogues/cmtmedqa.jsonl.
@@ -29,10 +29,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("dialogues") / "out"
     manifest = run_dialogues(load_dialogue_config(DEMO), str(out), say=lambda _: None)
     return out, manifest
-
-
-def rows(folder: Path) -> list[dict]:
-    return [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
 
 
 def by_record(out: Path) -> dict[str, dict]:

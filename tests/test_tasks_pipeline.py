@@ -9,20 +9,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from pipelines.dialogues.config import TASK_LAYOUTS, load_dialogue_config
 from pipelines.dialogues.pipeline import run_dialogues
+from tests.conftest import rows
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def rows(folder: Path) -> list[dict[str, Any]]:
-    return [
-        row for path in sorted(folder.glob("*.parquet")) for row in pq.read_table(path).to_pylist()
-    ]
 
 
 @pytest.fixture(scope="module")
