@@ -21,7 +21,10 @@ identifier of a document reaches a log or the report.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,11 @@ DERIVED_NAMES = {"text_length": "len(text)", "turns_counted": "its non-system me
 
 # Row positions quoted in an observed value; the counts carry the rest.
 POSITIONS_SHOWN = 5
+
+# Modules great-expectations imports for expectations medloom never runs (the KL-divergence
+# and KS-test expectations and their Altair charts): about 1.3 CPU-s of every run's 2.5 s
+# import of great-expectations. They are loaded when first used instead.
+DEFERRED_MODULES = ("scipy.stats", "altair")
 
 
 @dataclass
@@ -371,12 +379,34 @@ def _unexpected_rows(result: dict[str, Any], condition: str) -> str:
     )
 
 
+class _LoadedOnFirstUse(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until an attribute of it is asked for.
+
+    Then the real module is imported (it replaces this one in ``sys.modules``) and the
+    attribute is taken from it, so code holding this stand-in works as with the module.
+    """
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+def import_great_expectations() -> types.ModuleType:
+    """``great_expectations``, imported without loading ``DEFERRED_MODULES`` until used."""
+    if "great_expectations" not in sys.modules:
+        for name in DEFERRED_MODULES:
+            if name not in sys.modules:
+                sys.modules[name] = _LoadedOnFirstUse(name)
+    return importlib.import_module("great_expectations")
+
+
 def dataframe_batches() -> Any:
     """A GE batch definition for whole pandas frames, in an in-memory context.
 
     The context writes no gx/ folder, shows no progress bars and sends no usage statistics.
     """
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
