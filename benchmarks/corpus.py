@@ -90,6 +90,8 @@ class RunMeasure:
     max_process_rss_mb: float
     tree_rss_mb: float
     pipeline_s: float | None
+    pipeline_cpu_s: float | None
+    load_average: float
 
 
 # --- corpus -------------------------------------------------------------------------------
@@ -289,10 +291,13 @@ def measure(command: list[str], log: Path, env: dict[str, str]) -> RunMeasure:
         process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
         sampler = TreeSampler(process.pid)
         done = threading.Event()
+        # The machine's one-minute load average during the run (this run counts about 1).
+        loads: list[float] = []
 
         def sample() -> None:
             while not done.wait(SAMPLE_SECONDS):
                 sampler.sample()
+                loads.append(os.getloadavg()[0])
 
         thread = threading.Thread(target=sample, daemon=True)
         thread.start()
@@ -307,7 +312,7 @@ def measure(command: list[str], log: Path, env: dict[str, str]) -> RunMeasure:
         raise SystemExit(
             f"{command[:4]} failed ({process.returncode}); see {log}\n{output[-2000:]}"
         )
-    found = re.search(r"pipeline finished in ([\d.]+) s", output)
+    found = re.search(r"pipeline finished in ([\d.]+) s \(([\d.]+) CPU-s", output)
     return RunMeasure(
         wall_s=wall,
         # Both CPU figures miss something (unwaited processes; the last sample period).
@@ -315,6 +320,8 @@ def measure(command: list[str], log: Path, env: dict[str, str]) -> RunMeasure:
         max_process_rss_mb=max(usage.ru_maxrss * 1024, sampler.process_rss_peak) / 1e6,
         tree_rss_mb=sampler.tree_rss_peak / 1e6,
         pipeline_s=float(found.group(1)) if found else None,
+        pipeline_cpu_s=float(found.group(2)) if found else None,
+        load_average=statistics.mean(loads) if loads else os.getloadavg()[0],
     )
 
 
@@ -427,6 +434,9 @@ def summarise(runs: list[RunMeasure], characters: int, cores: int) -> dict[str, 
     cpu = statistics.median(r.cpu_s for r in runs)
     pipeline = [r.pipeline_s for r in runs if r.pipeline_s is not None]
     pipeline_s = statistics.median(pipeline) if pipeline else None
+    # The pipeline's CPU is the driver process's: all of it on one core (in-memory runner).
+    pipeline_cpu = [r.pipeline_cpu_s for r in runs if r.pipeline_cpu_s and cores == 1]
+    pipeline_cpu_s = statistics.median(pipeline_cpu) if pipeline_cpu else None
     return {
         "wall_s": round(wall, 2),
         "chars_per_s_per_core": round(characters / wall / cores),
@@ -437,6 +447,10 @@ def summarise(runs: list[RunMeasure], characters: int, cores: int) -> dict[str, 
         "pipeline_chars_per_s_per_core": (
             round(characters / pipeline_s / cores) if pipeline_s else None
         ),
+        "pipeline_cpu_s": round(pipeline_cpu_s, 2) if pipeline_cpu_s else None,
+        "pipeline_chars_per_cpu_s": round(characters / pipeline_cpu_s) if pipeline_cpu_s else None,
+        "cpu_s": round(cpu, 2),
+        "load_average": round(statistics.median(r.load_average for r in runs), 1),
         "runs": [asdict(r) for r in runs],
     }
 
@@ -487,8 +501,9 @@ def print_table(info: CorpusInfo, cores: int, results: dict[str, Any]) -> None:
         f"{info.characters:,} characters in {info.files} files; {cores} core(s)"
     )
     header = (
-        f"{'tool':<18} {'wall s':>7} {'chars/s/core':>13} {'pipeline c/s/core':>18} "
-        f"{'chars/CPU-s':>12} {'max proc RSS MB':>16} {'tree RSS MB':>12}"
+        f"{'tool':<18} {'CPU s':>6} {'chars/CPU-s':>12} {'pipeline c/CPU-s':>17} "
+        f"{'wall s':>7} {'chars/s/core':>13} {'pipeline c/s/core':>18} "
+        f"{'max proc RSS MB':>16} {'tree RSS MB':>12} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -496,16 +511,19 @@ def print_table(info: CorpusInfo, cores: int, results: dict[str, Any]) -> None:
         if tool in results:
             r = results[tool]
             pipeline = r.get("pipeline_chars_per_s_per_core")
+            pipeline_cpu = r.get("pipeline_chars_per_cpu_s")
             print(
-                f"{tool:<18} {r['wall_s']:>7.1f} {r['chars_per_s_per_core']:>13,} "
+                f"{tool:<18} {r['cpu_s']:>6.1f} {r['chars_per_cpu_s']:>12,} "
+                f"{f'{pipeline_cpu:,}' if pipeline_cpu else '-':>17} "
+                f"{r['wall_s']:>7.1f} {r['chars_per_s_per_core']:>13,} "
                 f"{f'{pipeline:,}' if pipeline else '-':>18} "
-                f"{r['chars_per_cpu_s']:>12,} {r['max_process_rss_mb']:>16,} "
-                f"{r['tree_rss_mb']:>12,}"
+                f"{r['max_process_rss_mb']:>16,} {r['tree_rss_mb']:>12,} {r['load_average']:>5.1f}"
             )
     for tool, ratio in results.get("ratio", {}).items():
         print(
-            f"{tool} / datatrove: throughput ×{ratio['throughput']:.2f}, "
-            f"tree memory ×{ratio['tree_rss']:.2f}"
+            f"{tool} / datatrove: throughput ×{ratio['throughput']:.2f}"
+            f" (per CPU second ×{ratio['cpu_throughput']:.2f}),"
+            f" tree memory ×{ratio['tree_rss']:.2f}"
         )
 
 
@@ -590,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         results["ratio"] = {
             tool: {
                 "throughput": results[tool]["chars_per_s_per_core"] / d["chars_per_s_per_core"],
+                "cpu_throughput": results[tool]["chars_per_cpu_s"] / d["chars_per_cpu_s"],
                 "tree_rss": results[tool]["tree_rss_mb"] / d["tree_rss_mb"],
                 "max_process_rss": results[tool]["max_process_rss_mb"] / d["max_process_rss_mb"],
             }
