@@ -41,6 +41,9 @@ BOUNDS_MAX_UNITS = 2000
 _MAX_REPEATS = 64
 # Positions for sort keys, sliced rather than made for each short text.
 _POSITIONS = np.arange(1 << 14, dtype=np.uint64)
+# Fewest bits of a bigram's hash in a 32-bit sort key (the rest number the text): with 2^20
+# values, two bigrams of a 2,000-character text rarely share one.
+_MIN_BIGRAM_HASH_BITS = 20
 # A second odd multiplier, for the code that follows an exact 4-gram key.
 _SECOND_MULTIPLIER = 0xC2B2AE3D27D4EB4F
 
@@ -106,14 +109,30 @@ def within_limits(
 
 
 def _most_frequent_bigram(codes: np.ndarray, owner: np.ndarray, texts: int) -> np.ndarray:
-    """Occurrences of each text's most frequent bigram (0 for a text without one)."""
+    """Occurrences of each text's most frequent bigram, or more (0 for a text without one).
+
+    Sort keys are 32-bit (numpy sorts them twice as fast as 64-bit ones): the text's number
+    in the high bits, a hash of the bigram in the others. Equal bigrams of a text share a
+    key; two bigrams of a text share one only by a collision of the hash, which merges their
+    counts: the result can only grow, so it stays a bound.
+    """
     most = np.zeros(texts, dtype=np.int64)
-    # Two 16-bit codes read as one 32-bit word, the text's number above them: exact keys.
+    # Two 16-bit codes read as one 32-bit word: the bigram, exactly.
     bigrams = np.ndarray((codes.size - 1,), "<u4", codes, 0, (2,))
-    keys = np.sort((owner[:-1] << np.uint64(32)) | bigrams)
+    owner_bits = max(1, (texts - 1).bit_length())
+    hash_bits = 32 - owner_bits
+    if hash_bits < _MIN_BIGRAM_HASH_BITS:
+        # Too many texts for a 32-bit key with a useful hash: the exact 64-bit key.
+        keys = np.sort((owner[:-1] << np.uint64(32)) | bigrams)
+        text_shift = np.uint64(32)
+    else:
+        hashed = (bigrams.astype(np.uint64) * _HASH_MULTIPLIER) >> np.uint64(64 - hash_bits)
+        hashed |= owner[:-1] << np.uint64(hash_bits)
+        keys = np.sort(hashed.astype(np.uint32))
+        text_shift = np.uint32(hash_bits)
     first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     runs = np.diff(np.append(first, keys.size))
-    run_text = (keys[first] >> np.uint64(32)).astype(np.int64)
+    run_text = (keys[first] >> text_shift).astype(np.int64)
     # Runs come grouped by text: the largest of each group.
     text_first = np.flatnonzero(np.concatenate(([True], run_text[1:] != run_text[:-1])))
     most[run_text[text_first]] = np.maximum.reduceat(runs, text_first)
