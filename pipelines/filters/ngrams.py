@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from functools import cache, cached_property
 
 import numpy as np
+import pandas as pd
 
 # An odd 64-bit multiplier (2^64 / golden ratio); arithmetic wraps modulo 2^64.
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -147,16 +148,10 @@ def _repeating_positions(codes: np.ndarray, owner: np.ndarray, n: int) -> np.nda
     count = codes.size - n + 1
     if count <= 0:
         return np.zeros(0, dtype=np.int64)
-    bits = count.bit_length()
-    low = np.uint64((1 << bits) - 1)
-    # The text's number mixed in, so equal n-grams of two texts (mostly) differ; the
-    # position in the low bits, so an n-gram's first occurrence sorts first in its group.
+    # The text's number mixed in, so equal n-grams of two texts (mostly) differ. pandas'
+    # hash table marks each key seen before in one pass, in position order: no sort.
     keys = _gram_hashes(codes, n, 0) + owner[:count] * _HASH_MULTIPLIER
-    keys &= ~low
-    keys |= _POSITIONS[:count] if count <= _POSITIONS.size else np.arange(count, dtype=np.uint64)
-    keys.sort()
-    repeating = (keys[1:] ^ keys[:-1]) <= low
-    return np.sort((keys[1:][repeating] & low).astype(np.int64))
+    return np.flatnonzero(pd.Series(keys, copy=False).duplicated().to_numpy())
 
 
 def _union_of_repeats_per_text(
