@@ -28,9 +28,13 @@ def shard_path(directory: str, shard: int) -> str:
 
 
 def write_shard(
-    spec: SchemaSpec, directory: str, shard: int, row_groups: Iterable[list[dict[str, Any]]]
+    spec: SchemaSpec,
+    directory: str,
+    shard: int,
+    row_groups: Iterable[list[dict[str, Any]] | pa.Table],
 ) -> tuple[str, int]:
-    """Rows of ``spec``, one Parquet row group per list, as shard ``shard`` of ``directory``.
+    """Rows of ``spec``, one Parquet row group per list (or table of ``spec``'s columns), as
+    shard ``shard`` of ``directory``.
 
     Written under a temporary name and renamed, so a retried bundle never leaves half a
     file. Returns the file's path and its number of rows.
@@ -44,7 +48,7 @@ def write_shard(
     ):
         for rows in row_groups:
             # Only the schema's columns are taken from each row; a missing one is null.
-            table = pa.Table.from_pylist(rows, schema=spec.arrow)
+            table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, spec.arrow)
             writer.write_table(table)
             written += table.num_rows
     if FileSystems.exists(final):

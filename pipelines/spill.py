@@ -6,48 +6,52 @@ grow with the corpus. Here only file paths are grouped:
 
     batches of documents ─► spill files, one per bucket and flush; a document's bucket,
                             and so its shard, is chosen by the hash of its text
-    each bucket: one copy per text kept (ExactDedup's rule), leak gate, a run sorted by id
+    each bucket: one copy per text kept (ExactDedup's rule), leak gate, a run sorted by id,
+                 written as a Parquet file of the output schema
     each shard:  the runs of its buckets merged by id ─► part-NNNNN.parquet, in row groups
 
 A bucket holds about ``BYTES_PER_BUCKET`` of input, a shard has a fixed number of buckets
-and a merge holds one frame of each, so memory depends on those sizes, not on the size of
-the corpus. The rows written, their order in a shard (by id) and every reject (stage,
-reason, detail) are those of ExactDedup, GuardLeaks and WriteDataset applied one after the
-other; only which shard holds a row differs (WriteDataset hashes the id, this the text: the
-copies of a text, and so every copy of an id, still land in one shard).
-"""
+and a merge holds the ids of its runs and one row group of each, so memory depends on those
+sizes, not on the size of the corpus. The rows written, their order in a shard (by id) and
+every reject (stage, reason, detail) are those of ExactDedup, GuardLeaks and WriteDataset
+applied one after the other; only which shard holds a row differs (WriteDataset hashes the
+id, this the text: the copies of a text, and so every copy of an id, still land in one
+shard)."""
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import pickle
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.counting import (
     ALL_SOURCES,
+    LENGTH_EDGES,
     STATS,
     CountingDoFn,
     in_global_window,
-    length_bucket,
 )
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
 from pipelines.hashing import text_key
-from pipelines.sinks import OUTPUTS, by_id, count_written, write_shard
+from pipelines.sinks import OUTPUTS, by_id, write_shard
 from pipelines.transforms import REJECTED, Document, hold_leaks, reject
 from schemas import SchemaSpec
 
 # A spilling bundle writes its buffers out once they hold this many characters.
 SPILL_CHARS = 2_000_000
-# Documents per pickled frame of a spill or run file: what a merge holds of each run.
+# Documents per pickled frame of a spill file, and per row group of a run file: what a
+# merge holds of each run.
 FRAME_DOCUMENTS = 500
 # Rows per Parquet row group of an output shard: what the writer holds at once.
 ROW_GROUP_ROWS = 4_096
@@ -120,11 +124,27 @@ class _Spill(beam.DoFn):
         return spilled
 
 
+def write_run(path: str, spec: SchemaSpec, documents: list[Document]) -> None:
+    """``documents`` as a Parquet file of ``spec`` at ``path``: uncompressed, a row group
+    every ``FRAME_DOCUMENTS`` rows (what a merge holds of it), so that the ids can be read
+    alone and the rest a row group at a time."""
+    table = pa.Table.from_pylist(documents, schema=spec.arrow)
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+        pq.write_table(
+            table,
+            stream,
+            row_group_size=FRAME_DOCUMENTS,
+            compression="none",
+            write_statistics=False,
+        )
+
+
 class _DedupBucket(CountingDoFn):
     """(bucket, spill files) → copies rejected, leaks held, (shard, run sorted by id)."""
 
     def __init__(
         self,
+        spec: SchemaSpec,
         directory: str,
         buckets_per_shard: int,
         exact: bool,
@@ -133,6 +153,7 @@ class _DedupBucket(CountingDoFn):
         with_excerpt: bool,
         secret: bytes | None,
     ) -> None:
+        self._spec = spec
         self._directory = directory
         self._buckets_per_shard = buckets_per_shard
         self._exact = exact
@@ -168,7 +189,7 @@ class _DedupBucket(CountingDoFn):
         if run:
             run.sort(key=by_id)
             path = _new_path(self._directory, "run", bucket)
-            write_frames(path, run)
+            write_run(path, self._spec, run)
             yield bucket // self._buckets_per_shard, path
 
     def _duplicate(self, duplicate: Document, kept: Document) -> dict[str, Any]:
@@ -178,8 +199,39 @@ class _DedupBucket(CountingDoFn):
         )
 
 
+class _RunReader:
+    """The rows of one run file, taken from its start a number at a time."""
+
+    def __init__(self, path: str) -> None:
+        self._stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        self._file = pq.ParquetFile(self._stream)
+        self._groups = iter(range(self._file.num_row_groups))
+        self._held: pa.Table | None = None
+
+    def ids(self) -> list[pa.Array]:
+        return self._file.read(columns=["id"]).column(0).chunks
+
+    def take(self, rows: int) -> pa.Table:
+        """The next ``rows`` rows; only the row groups they reach are read."""
+        held = self._held
+        while held is None or held.num_rows < rows:
+            group = self._file.read_row_group(next(self._groups))
+            held = group if held is None else pa.concat_tables([held, group])
+        self._held = held.slice(rows)
+        return held.slice(0, rows)
+
+    def close(self) -> None:
+        self._file.close()
+        self._stream.close()
+
+
 class _MergeShard(CountingDoFn):
-    """(shard, runs) → the shard's Parquet file, rows in id order; written and lengths."""
+    """(shard, runs) → the shard's Parquet file, rows in id order; written and lengths.
+
+    The runs' ids alone give the order (a stable sort, runs in path order: what a k-way
+    merge of the runs gives); each row group is then taken from the runs, whose rows it
+    uses in their order, a run's row group at a time.
+    """
 
     def __init__(self, spec: SchemaSpec, directory: str) -> None:
         self._spec = spec
@@ -187,16 +239,45 @@ class _MergeShard(CountingDoFn):
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
         shard, runs = element
-        merged = heapq.merge(*(read_frames(path) for path in sorted(runs)), key=by_id)
-        path, rows = write_shard(self._spec, self._directory, shard, self._counted(merged))
+        readers = [_RunReader(path) for path in sorted(runs)]
+        try:
+            ids = [reader.ids() for reader in readers]
+            sizes = np.array([sum(map(len, run_ids)) for run_ids in ids], dtype=np.int64)
+            all_ids = pa.chunked_array([chunk for run_ids in ids for chunk in run_ids], pa.string())
+            order = pc.sort_indices(all_ids).to_numpy()
+            run_of = np.searchsorted(np.cumsum(sizes), order, side="right")
+            groups = self._row_groups(readers, run_of)
+            path, rows = write_shard(self._spec, self._directory, shard, groups)
+        finally:
+            for reader in readers:
+                reader.close()
         yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, path, rows))
 
-    def _counted(self, documents: Iterator[Document]) -> Iterator[list[Document]]:
-        while group := list(itertools.islice(documents, ROW_GROUP_ROWS)):
-            for document in group:
-                self.count(*count_written(document))
-                self.count(ALL_SOURCES, f"length_after/{length_bucket(document['length'])}")
-            yield group
+    def _row_groups(self, readers: list[_RunReader], run_of: np.ndarray) -> Iterator[pa.Table]:
+        for start in range(0, run_of.size, ROW_GROUP_ROWS):
+            group_runs = run_of[start : start + ROW_GROUP_ROWS]
+            taken = np.bincount(group_runs, minlength=len(readers))
+            pieces = [readers[r].take(int(n)) for r, n in enumerate(taken.tolist()) if n]
+            # A row's place among the pieces: its run's piece, then its rank in that run.
+            piece_start = np.concatenate(([0], np.cumsum(taken)[:-1]))
+            rank = np.empty(group_runs.size, dtype=np.int64)
+            by_run = np.argsort(group_runs, kind="stable")
+            rank[by_run] = np.arange(group_runs.size) - np.repeat(piece_start, taken)
+            rows = pa.concat_tables(pieces).take(piece_start[group_runs] + rank)
+            self._count(rows)
+            yield rows
+
+    def _count(self, rows: pa.Table) -> None:
+        written = pc.value_counts(rows.column("source"))
+        for source, n in zip(
+            written.field(0).to_pylist(), written.field(1).to_pylist(), strict=True
+        ):
+            self.count(source, "written", n)
+        lengths = rows.column("length").to_numpy()
+        buckets = np.maximum(np.searchsorted(LENGTH_EDGES, lengths, side="right") - 1, 0)
+        for bucket, n in enumerate(np.bincount(buckets, minlength=len(LENGTH_EDGES)).tolist()):
+            if n:
+                self.count(ALL_SOURCES, f"length_after/{bucket}", n)
 
 
 class DedupAndWrite(beam.PTransform):
@@ -238,7 +319,7 @@ class DedupAndWrite(beam.PTransform):
             | "GroupBuckets" >> beam.GroupByKey()
             | "KeepOnePerText"
             >> beam.ParDo(
-                _DedupBucket(self._spill_dir, self._buckets_per_shard, *self._dedup)
+                _DedupBucket(self._spec, self._spill_dir, self._buckets_per_shard, *self._dedup)
             ).with_outputs(REJECTED, STATS, main="runs")
         )
         written = (
