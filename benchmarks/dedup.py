@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+import zlib
 from collections import defaultdict
 from functools import cache
 from itertools import combinations
@@ -201,6 +202,26 @@ def signature_speed(docs: list[dict], num_perm: int) -> dict[str, float]:
     }
 
 
+def run_passthrough(input_path: str, beam_args: list[str]) -> None:
+    """The floor under medloom's worker memory: Beam's own local harness carrying the same
+    input through one shuffle, with no medloom code in it (lines keyed by a checksum, grouped
+    in groups of a few lines each, counted)."""
+    import apache_beam as beam
+
+    from pipelines.beam_options import pipeline_options
+
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        _ = (
+            pipeline
+            | beam.io.ReadFromText(input_path)
+            | beam.Reshuffle()
+            | beam.Map(lambda line: (zlib.crc32(line.encode("utf-8")) % 100_000, len(line)))
+            | beam.GroupByKey()
+            | beam.Map(lambda group: sum(group[1]))
+            | beam.CombineGlobally(sum)
+        )
+
+
 def planted(family: dict[str, int], text: dict[str, str]) -> dict[tuple[str, str], float]:
     """Every pair of one family, with the Jaccard of its raw texts (computed once per set)."""
     members: dict[int, list[str]] = defaultdict(list)
@@ -315,10 +336,18 @@ def main() -> None:
     parser.add_argument(
         "--worker-memory",
         action="store_true",
-        help="run medloom once more on 2 worker processes and report each one's peak RSS",
+        help="run medloom once more on 2 worker processes, and Beam carrying the same input "
+        "through one shuffle with no medloom code, and report the runner's and the largest "
+        "worker's peak RSS of each",
     )
     parser.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--passthrough", help=argparse.SUPPRESS)
+    args, beam_args = parser.parse_known_args()
+    if args.passthrough:
+        run_passthrough(args.passthrough, beam_args)
+        return
+    if beam_args:
+        parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
     if args.peer:
         run_peer(args.peer[0], args.peer[1], args.threshold, args.num_perm)
         return
@@ -388,9 +417,16 @@ def main() -> None:
         if args.worker_memory:
             two = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
             runner_mb, worker_mb = _peak_rss_by_process(ours + two)
+            floor_runner_mb, floor_worker_mb = _peak_rss_by_process(
+                [python, __file__, "--passthrough", str(source), *two]
+            )
             result["medloom_on_2_worker_processes"] = {
                 "runner_peak_rss_mib": round(runner_mb),
                 "largest_worker_peak_rss_mib": round(worker_mb),
+            }
+            result["beam_passthrough_on_2_worker_processes"] = {
+                "runner_peak_rss_mib": round(floor_runner_mb),
+                "largest_worker_peak_rss_mib": round(floor_worker_mb),
             }
         print(json.dumps(result, ensure_ascii=False, indent=1))
         results.append(result)
