@@ -276,23 +276,32 @@ def cjk_share(text: pa.ChunkedArray) -> pa.Array:
     shares: list[pa.Array] = []
     for chunk in text.chunks:
         for start in range(0, len(chunk), SHARE_BATCH_ROWS):
-            shares.append(_cjk_share_batch(chunk.slice(start, SHARE_BATCH_ROWS).to_pylist()))
+            shares.append(_cjk_share_batch(chunk.slice(start, SHARE_BATCH_ROWS)))
     return pa.concat_arrays(shares) if shares else pa.array([], pa.float64())
 
 
-def _cjk_share_batch(texts: list[str | None]) -> pa.Array:
-    # One pass over the batch's characters joined end to end; per-text sums are differences
-    # of running totals at the texts' boundaries.
-    joined = "".join(t or "" for t in texts)
+def _cjk_share_batch(texts: pa.Array) -> pa.Array:
+    # The batch's texts end to end, decoded at once from the array's UTF-8 data (no Python
+    # string per text); per-text counts of each character class in one bincount.
+    if pa.types.is_null(texts.type):
+        texts = texts.cast(pa.string())
+    nulls = texts.is_null().to_numpy(zero_copy_only=False)
+    filled = texts.fill_null("") if texts.null_count else texts
+    _, offsets, data = filled.buffers()
+    width = np.int64 if pa.types.is_large_string(filled.type) else np.int32
+    bounds = np.frombuffer(offsets, width)[filled.offset : filled.offset + len(filled) + 1]
+    first, last = (int(bounds[0]), int(bounds[-1])) if len(filled) else (0, 0)
+    joined = data.to_pybytes()[first:last].decode("utf-8") if last > first else ""
     classes = char_classes(joined, codepoints(joined))
-    cjk = np.concatenate(([0], np.cumsum(np.isin(classes, CJK_CLASSES))))
-    space = np.concatenate(([0], np.cumsum(classes == CharClass.SPACE)))
-    lengths = np.array([len(t) if t else 0 for t in texts])
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    non_space = lengths - (space[ends] - space[starts])
-    share = np.where(non_space > 0, (cjk[ends] - cjk[starts]) / np.maximum(non_space, 1), 0.0)
-    return pa.array(share, pa.float64(), mask=np.array([t is None for t in texts]))
+    lengths = pc.utf8_length(filled).to_numpy().astype(np.int64)
+    owner = np.repeat(np.arange(len(filled), dtype=np.int64), lengths)
+    kinds = len(CharClass)
+    counts = np.bincount(owner * kinds + classes, minlength=len(filled) * kinds)
+    counts = counts.reshape(len(filled), kinds)
+    cjk = counts[:, list(CJK_CLASSES)].sum(axis=1)
+    non_space = lengths - counts[:, CharClass.SPACE]
+    share = np.where(non_space > 0, cjk / np.maximum(non_space, 1), 0.0)
+    return pa.array(share, pa.float64(), mask=nulls)
 
 
 def run_checks(
