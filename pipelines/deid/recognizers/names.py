@@ -348,7 +348,10 @@ class NameRecognizer(Recognizer):
     def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
         """The names listed after a name found (术者：张伟、李娜), and every other occurrence
         of a full name found once in the document."""
-        labelled = [c for c in found if c.category == PERSON and c.strength >= LABELLED]
+        # Indexing, not the named fields (a slower lookup): most texts have no name at all.
+        labelled = [c for c in found if c[2] == PERSON and c[3] >= LABELLED]
+        if not labelled:
+            return
         listed = list(self._listed(text, labelled))
         yield from listed
         # 姓名：王　芳 is 王芳 in running text.
