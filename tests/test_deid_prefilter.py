@@ -17,6 +17,7 @@ from pipelines.deid.recognizers import DIGIT, Context, TriggerHandler
 from pipelines.deid.recognizers.dates import DateRecognizer
 from pipelines.deid.recognizers.numbers import NumberRecognizer
 from pipelines.deid.recognizers.places import PlaceRecognizer
+from pipelines.deid.scanner import after_digits
 from pipelines.deid.spans import Candidate
 
 SECRET = b"test-secret-0123456789"
@@ -120,6 +121,33 @@ def test_a_digit_shape_passes_its_cheap_test_wherever_its_pattern_matches() -> N
                 if pattern.match(text, at) and not ahead.match(text, at):
                     missed.append((pattern.pattern[:30], text[run.start() : run.start() + 12]))
     assert missed == []
+
+
+def test_the_joined_cheap_test_passes_wherever_one_shape_s_test_does() -> None:
+    aheads = [
+        shape.ahead
+        for recognizer in (DateRecognizer(), NumberRecognizer(), PlaceRecognizer())
+        for shape in recognizer.shapes()
+        if shape.anchor == DIGIT
+    ]
+    joined = re.compile(after_digits(aheads))
+    each = re.compile("|".join(f"(?:{a})" for a in aheads))
+    texts = [*gold_texts(), "1 2023", "5th, 2020", "12 345 678", "3－4", "9岁", "100多岁"]
+    texts += ["3号楼", "2023.1.1", "1—2—3—4", "1234567", "7 Mar", "１２３４５６７", "9 years"]
+    missed = [
+        (text[run.start() : run.start() + 12])
+        for text in texts
+        for run in re.finditer(r"(?<![0-9０-９])\d", text)
+        if each.match(text, run.end()) and not joined.match(text, run.end())
+    ]
+    assert missed == []
+
+
+def test_tests_of_another_kind_join_into_no_cheaper_test() -> None:
+    assert after_digits([r"\d{0,2}\.", r"[A-Z]+\d"]) == r"(?=\d{0,2}[A-Z\.])"
+    # A lookahead, or a test that may take nothing after the digits, gives no join.
+    assert after_digits([r"\d{0,2}\.", r"(?!0)\d{2}"]) == ""
+    assert after_digits([r"\d{0,2}\.", r"\d?\s?"]) == ""
 
 
 def test_threads_sharing_one_engine_each_get_the_spans_of_one_thread(
