@@ -36,6 +36,7 @@ from pipelines.dedup.near import CLUSTERS, NearDedup, convergence_warning, near_
 from pipelines.deid import load_secret
 from pipelines.errors import MedloomError, ValidationFailed
 from pipelines.readers import resolve_inputs
+from pipelines.runtime import return_arrow_memory
 from pipelines.sinks import (
     OUTPUTS,
     WriteDataset,
@@ -538,6 +539,8 @@ def run_corpus(
     from pipelines.report import write_report
     from pipelines.validate import validate_pretrain
 
+    # Also for validation, which reads every shard back in this process.
+    return_arrow_memory()
     run = setup_run(config, output_dir, beam_args)
     say(
         f"medloom: reading {len(run.planned.files)} files ({run.planned.total_bytes:,} bytes)"

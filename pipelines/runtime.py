@@ -1,12 +1,15 @@
 """How a medloom process runs: settings of the Python runtime, the same in every process.
 
 The command line applies them when it starts; every worker of a pipeline, when a
-counting DoFn is set up (``pipelines.counting.CountingDoFn``).
+counting DoFn is set up (``pipelines.counting.CountingDoFn``). Arrow's memory pool is set
+by the corpus run and by the DoFns that build Arrow tables (``pipelines.spill``).
 """
 
 from __future__ import annotations
 
 import gc
+
+import pyarrow as pa
 
 # The cyclic garbage collector's first threshold (CPython's default: 700 new containers).
 GC_FIRST_THRESHOLD = 50_000
@@ -26,3 +29,21 @@ def collect_garbage_rarely() -> None:
     first, second, third = gc.get_threshold()
     if first < GC_FIRST_THRESHOLD:
         gc.set_threshold(GC_FIRST_THRESHOLD, second, third)
+
+
+def return_arrow_memory() -> None:
+    """Allocate Arrow's buffers with jemalloc, set to return freed memory to the system.
+
+    pyarrow's default pool on Linux, mimalloc, keeps what a shard's merge and write freed:
+    on the 120 MB benchmark corpus the pipeline peaked about 60 MB higher with it (415
+    against 350 MB), more for larger shards. Where pyarrow has no jemalloc, the system
+    allocator, which returns large blocks too.
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pool = pa.system_memory_pool()
+    else:
+        pa.jemalloc_set_decay_ms(0)
+    if pa.default_memory_pool().backend_name != pool.backend_name:
+        pa.set_memory_pool(pool)

@@ -44,6 +44,7 @@ from pipelines.counting import (
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
 from pipelines.hashing import text_key
+from pipelines.runtime import return_arrow_memory
 from pipelines.sinks import OUTPUTS, by_id, write_shard
 from pipelines.transforms import REJECTED, Document, hold_leaks, reject
 from schemas import SchemaSpec
@@ -164,6 +165,7 @@ class _DedupBucket(CountingDoFn):
 
     def setup(self) -> None:
         super().setup()
+        return_arrow_memory()
         self._gate = LeakGate(self._secret)
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
@@ -236,6 +238,10 @@ class _MergeShard(CountingDoFn):
     def __init__(self, spec: SchemaSpec, directory: str) -> None:
         self._spec = spec
         self._directory = directory
+
+    def setup(self) -> None:
+        super().setup()
+        return_arrow_memory()
 
     def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
         shard, runs = element
