@@ -199,7 +199,14 @@ _MAY_END_NAME = frozenset(
     | {surname[-1] for surname in COMPOUND_SURNAMES}
     | {chr(c) for c in range(0x4E00, 0xA000) if chr(c) not in _NOT_GIVEN}
 )
+# The characters a given name may use where the context vouches for a rare one: one set
+# lookup instead of two tests (the whitelist, then a rare character).
+_GIVEN_OR_RARE = frozenset(
+    set(GIVEN_NAME_CHARS) | {chr(c) for c in range(0x4E00, 0xA000) if chr(c) not in _NOT_GIVEN}
+)
 _COMMON = frozenset(COMMON_CHARS)
+# What a label's gap (LABEL_GAP) may hold besides one colon.
+_GAP_CHARS = frozenset(" \t\u3000:：为是")
 _TITLES = frozenset(PERSONAL_TITLES + PROFESSIONAL_TITLES)
 _LINE_END = ("", "\n", "\r", "\t", " ", "\u3000")
 _CLAUSE_END = (*_LINE_END, "，", ",", "、", "（", "(", "。", "；", ";", "/")
@@ -412,7 +419,7 @@ class NameRecognizer(Recognizer):
         for surname_len in (2, 1):
             surname, given = value[:surname_len], value[surname_len:]
             if 1 <= len(given) <= 2 and self._may_be_rare(surname, given, context):
-                return all(c in self._given or _rare_han(c) for c in given)
+                return all(c in _GIVEN_OR_RARE for c in given)
         return False
 
     def _may_be_rare(self, surname: str, given: str, context: int) -> bool:
@@ -447,7 +454,7 @@ class NameRecognizer(Recognizer):
                 rare = begin
                 while rare < begin + 2 and rare < len(text):
                     char = text[rare]
-                    if not (char in self._given or _rare_han(char)):
+                    if char not in _GIVEN_OR_RARE:
                         break
                     rare += 1
                 if rare > end and self._may_be_rare(surname, text[begin:rare], context):
@@ -464,7 +471,13 @@ class NameRecognizer(Recognizer):
             text[end] in ":：" and text[end + 1 : end + 2] not in self._may_start_value
         ):
             return []
-        name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
+        # Most labels are followed by the name or by a colon and the name (签名：陈*):
+        # the gap's expression only where a space, a second colon or 为/是 may follow.
+        name_start = end
+        if text[end] in ":：":
+            name_start = end + 1
+        if text[name_start : name_start + 1] in _GAP_CHARS:
+            name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
         gap = text[end:name_start]
         colon = "：" in gap or ":" in gap
         label = text[start:end]
@@ -482,9 +495,7 @@ class NameRecognizer(Recognizer):
         if field and name_end == name_start:
             # 姓名：王　芳: forms pad a two-character name to the width of three.
             padded = self._padded_name.match(text, name_start)
-            if padded and (
-                text[padded.end() - 1] in self._given or _rare_han(text[padded.end() - 1])
-            ):
+            if padded and (text[padded.end() - 1] in _GIVEN_OR_RARE):
                 return [Candidate(name_start, padded.end(), PERSON, LABELLED)]
         if not field and label in _PATIENTS:
             # 患者庞钊于10年前: the time the history starts vouches for a rare name.
@@ -589,7 +600,7 @@ class NameRecognizer(Recognizer):
         """Start of a name that ends at ``at``: full names first, then a bare surname."""
         last = text[at - 1 : at]
         # Most hits have no name before them: the last character rules out most at once.
-        could_be_given = last in self._given or (context and _rare_han(last))
+        could_be_given = last in (_GIVEN_OR_RARE if context else self._given)
         for length in (4, 3, 2) if could_be_given else ():
             begin = at - length
             if begin < 0:
@@ -735,11 +746,6 @@ class NameRecognizer(Recognizer):
 
 def _is_han(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff"
-
-
-def _rare_han(char: str) -> bool:
-    """A Chinese character that a given name may use where the context vouches for it."""
-    return "\u4e00" <= char <= "\u9fff" and char not in _NOT_GIVEN
 
 
 def _at_line_start(text: str, at: int) -> bool:
