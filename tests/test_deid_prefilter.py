@@ -13,7 +13,7 @@ from conftest import REPO, real_file
 
 from pipelines.deid import DeidConfig, Deidentifier
 from pipelines.deid.prefilter import HyperScanner, utf32
-from pipelines.deid.recognizers import DIGIT, Context, TriggerHandler
+from pipelines.deid.recognizers import DIGIT, TriggerHandler
 from pipelines.deid.recognizers.dates import DateRecognizer
 from pipelines.deid.recognizers.numbers import NumberRecognizer
 from pipelines.deid.recognizers.places import PlaceRecognizer
@@ -75,20 +75,6 @@ def test_every_occurrence_of_overlapping_words_is_reported() -> None:
     scanner = HyperScanner({w: [record(seen, w)] for w in ("孙女", "女士", "孙女士")}, [])
     scanner.scan("向家属孙女士交代病情", [])
     assert sorted(seen) == [("女士", 4, 6), ("孙女", 3, 5), ("孙女士", 3, 6)]
-
-
-def test_a_handler_is_called_only_where_its_context_holds() -> None:
-    seen: list[tuple[str, int, int]] = []
-    label, title = record(seen, "label"), record(seen, "title")
-    colon = frozenset(":：")
-    contexts = {
-        # A name after the word, or after its colon; a name's last character before it.
-        label: Context(after=((frozenset("王"),), (colon, frozenset("王")))),
-        title: Context(before=frozenset("芳")),
-    }
-    scanner = HyperScanner({"医生": [label, title]}, [], contexts)
-    scanner.scan("医生：您好\n医生王芳\n医生：王芳\n王芳医生\n医生", [])
-    assert [start for _, start, _ in seen] == [6, 6, 11, 11, 19, 19]
 
 
 def test_a_word_spelled_by_bytes_across_two_characters_is_not_a_hit() -> None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pipelines.deid.config import DeidConfig
 from pipelines.deid.prefilter import HyperScanner
-from pipelines.deid.recognizers import DIGIT, Context, Recognizer, Shape, TriggerHandler
+from pipelines.deid.recognizers import DIGIT, Recognizer, Shape, TriggerHandler
 from pipelines.deid.recognizers.codes import CodeRecognizer
 from pipelines.deid.recognizers.dates import DateRecognizer
 from pipelines.deid.recognizers.names import NameRecognizer
@@ -67,15 +67,13 @@ class Deidentifier:
         self._scanners = [r for r in self._recognizers if type(r).scan is not Recognizer.scan]
         literals: dict[str, list[TriggerHandler]] = {}
         shapes: list[Shape] = []
-        contexts: dict[TriggerHandler, Context] = {}
         for recognizer in self._recognizers:
             for literal, handler in recognizer.triggers().items():
                 literals.setdefault(literal, []).append(handler)
             shapes.extend(recognizer.shapes())
-            contexts.update(recognizer.contexts())
         anchored = [s for s in shapes if s.anchor != DIGIT]
         self._scanner: HyperScanner | Scanner = (
-            HyperScanner(literals, anchored, contexts)
+            HyperScanner(literals, anchored)
             if self._words == "hyperscan"
             else Scanner(literals, anchored)
         )

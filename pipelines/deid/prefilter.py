@@ -13,12 +13,6 @@ inside a span a shape has already taken (月 of 二〇二三年一月十七日) 
 it and this scanner does; the longer finding wins either way, so the spans are the same
 (tests/test_deid_prefilter.py compares the two engines on the gold set and real texts).
 
-A handler with a `Context` (the characters beside its word that it needs) is not called
-where they are missing: a dialogue's 医生：您好 and 患者：我 call no handler. The test is a
-set lookup or two in the loop over the hits, cheaper than the call it saves (a class of
-characters beside each word in the Hyperscan expressions themselves made the scan slower
-than the calls it saved).
-
 A database's scratch space serves one scan at a time: each thread that scans gets its own
 (the labeling tool's web server cleans uploads in a pool of threads with one engine).
 """
@@ -28,11 +22,11 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import hyperscan
 
-from pipelines.deid.recognizers import DIGIT, Context, Shape, TriggerHandler
+from pipelines.deid.recognizers import DIGIT, Shape, TriggerHandler
 from pipelines.deid.spans import Candidate
 
 
@@ -45,36 +39,27 @@ class HyperScanner:
     """Finds every trigger word and every word-anchored shape in a text and calls their handlers.
 
     Shapes that start with a digit are not here: `Scanner`'s one expression for them skips
-    from run to run of digits in C, faster than a call back at the start of every run.
+    from run to run of digits in C, faster than a call back at the start of every run (and
+    than expressions for the runs that pass the shapes' cheap tests, one per length of
+    those tests, which made this scan of the dense gold set three times slower). Nor is a
+    handler's first test here: the characters it needs beside its word (a name after 患者)
+    as a class in the word's expression made the scan slower than the calls it saved, and
+    as a set lookup before the call saved nothing that could be measured.
     """
 
-    def __init__(
-        self,
-        literals: dict[str, list[TriggerHandler]],
-        shapes: Sequence[Shape],
-        contexts: Mapping[TriggerHandler, Context] | None = None,
-    ) -> None:
-        contexts = contexts or {}
+    def __init__(self, literals: dict[str, list[TriggerHandler]], shapes: Sequence[Shape]) -> None:
         expressions: list[str] = []
-        # Per pattern: the word's length, its handlers, for a shape the expression that
-        # must match after its anchor (None for a trigger word), and for a word whose
-        # handlers all have a context the test of that context (None for the others).
-        self._actions: list[
-            tuple[int, Sequence[TriggerHandler], re.Pattern[str] | None, _Gate | None]
-        ] = []
+        # Per pattern: the word's length, its handlers, and for a shape the expression that
+        # must match after its anchor (None for a trigger word).
+        self._actions: list[tuple[int, Sequence[TriggerHandler], re.Pattern[str] | None]] = []
         for word, handlers in literals.items():
             expressions.append(utf32(word))
-            gates = [contexts[handler] for handler in handlers if handler in contexts]
-            whole = len(gates) == len(handlers)
-            gate = _gate(functools.reduce(Context.__or__, gates)) if whole else None
-            self._actions.append((len(word), handlers, None, gate))
+            self._actions.append((len(word), handlers, None))
         for shape in shapes:
             if shape.anchor == DIGIT:
                 raise ValueError("shapes that start with a digit belong to Scanner")
             expressions.append(utf32(shape.anchor))
-            self._actions.append(
-                (len(shape.anchor), [shape.handler], re.compile(shape.pattern), None)
-            )
+            self._actions.append((len(shape.anchor), [shape.handler], re.compile(shape.pattern)))
         self._database = _compiled(tuple(expressions))
         self._threads = threading.local()
 
@@ -96,44 +81,15 @@ class HyperScanner:
             if byte_end & 3:
                 continue
             end = byte_end >> 2
-            length, handlers, shape, gate = actions[pattern]
+            length, handlers, shape = actions[pattern]
             start = end - length
-            if gate is not None:
-                before, after, second = gate
-                if text[start - 1 : start] not in before:
-                    char = text[end : end + 1]
-                    if char not in after:
-                        seconds = second.get(char)
-                        if seconds is None or text[end + 1 : end + 2] not in seconds:
-                            continue
-            elif shape is not None:
+            if shape is not None:
                 match = shape.match(text, end)
                 if match is None:
                     continue
                 end = match.end()
             for handler in handlers:
                 extend(handler(text, start, end))
-
-
-# A context as sets to look characters up in: the character before the word, the one after
-# it, and the second after it by the first.
-_Gate = tuple[frozenset[str], frozenset[str], dict[str, frozenset[str]]]
-
-
-def _gate(context: Context) -> _Gate:
-    after: set[str] = set()
-    second: dict[str, set[str]] = {}
-    for chars in context.after:
-        if len(chars) == 1:
-            after |= chars[0]
-        elif len(chars) == 2:
-            for char in chars[0]:
-                second.setdefault(char, set()).update(chars[1])
-        else:
-            raise ValueError("a context reads one or two characters after its word")
-    # A character that passes alone needs no second look.
-    seconds = {c: frozenset(s) for c, s in second.items() if c not in after}
-    return frozenset(context.before), frozenset(after), seconds
 
 
 @functools.lru_cache(maxsize=8)

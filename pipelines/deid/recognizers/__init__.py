@@ -10,9 +10,7 @@ also the reference that finds everything with `re`). What no anchor fits (e-mail
 named speakers at the start of a line) a recognizer scans itself in `scan`.
 
 A handler is called for every occurrence of its word, so it rules a hit out with its first,
-cheapest test (the character after a label, the one before a title). Where that test reads
-only the characters beside the word, the recognizer states it as the handler's `Context`,
-and the Hyperscan pass calls the handler only there (a dialogue's 医生：您好 calls nothing).
+cheapest test (the character after a label, the one before a title).
 """
 
 from __future__ import annotations
@@ -52,34 +50,11 @@ VALUE_END = "，。；;,、！!？?\n\r\t（）()【】[]「」<>《》\"'“”
 LABEL_GAP = r"[ \t\u3000]*[:：]?[ \t\u3000]*(?:为|是)?[ \t\u3000]*"
 
 
-@dataclass(frozen=True)
-class Context:
-    """Where a trigger handler can find something at all: the character before its word is
-    in ``before``, or the characters after it are one of ``after`` (each a sequence of one
-    or two character sets, one per character).
-
-    A necessary condition, not a sufficient one: the handler still decides every hit that
-    passes. tests/test_deid_prefilter.py holds the engine to the one that calls every hit.
-    """
-
-    before: frozenset[str] = frozenset()
-    after: tuple[tuple[frozenset[str], ...], ...] = ()
-
-    def __or__(self, other: Context) -> Context:
-        """Where either handler can find something."""
-        after = self.after + tuple(seq for seq in other.after if seq not in self.after)
-        return Context(self.before | other.before, after)
-
-
 class Recognizer:
     """A family of categories: its trigger literals, its own scans, and a final pass."""
 
     def triggers(self) -> dict[str, TriggerHandler]:
         """Literal → handler called with the text and the literal's span."""
-        return {}
-
-    def contexts(self) -> dict[TriggerHandler, Context]:
-        """Handler → where it can find something; a handler not here is called at every hit."""
         return {}
 
     def shapes(self) -> list[Shape]:

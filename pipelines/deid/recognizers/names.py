@@ -29,15 +29,7 @@ from pipelines.deid.lexicon import (
     GIVEN_NAME_CHARS,
     SURNAMES,
 )
-from pipelines.deid.recognizers import (
-    HAN,
-    LABEL_GAP,
-    Context,
-    Recognizer,
-    Shape,
-    TriggerHandler,
-    char_class,
-)
+from pipelines.deid.recognizers import HAN, LABEL_GAP, Recognizer, Shape, TriggerHandler, char_class
 from pipelines.deid.spans import LABELLED, PERSON, SHAPED, Candidate
 
 # Labels whose value is a name: 姓名：张伟, 主治医师：王建国, 其子李强.
@@ -281,30 +273,6 @@ class NameRecognizer(Recognizer):
         for label in _LATIN_LABELS:
             table[label] = self._after_latin_label
         return table
-
-    def contexts(self) -> dict[TriggerHandler, Context]:
-        # The first tests of the handlers, read as the characters they need beside the word.
-        colon = frozenset(":：")
-        value = Context(after=((self._may_start_value - colon,), (colon, self._may_start_value)))
-        name_before = Context(before=_MAY_END_NAME)
-        name_after = Context(after=((self._may_start,),))
-        pause = frozenset("，, ")
-        return {
-            self._after_label: value,
-            self._around_title: value | name_before,
-            self._around_mark: value | name_before,
-            self._before_title: name_before,
-            self._before_mark: name_before,
-            self._around_greeting: Context(
-                before=_MAY_END_NAME | pause, after=((self._may_start | pause,),)
-            ),
-            self._mou: Context(before=self._surnames | {c[-1] for c in COMPOUND_SURNAMES}),
-            self._surname_only: name_after,
-            self._self_introduced: name_after,
-            self._after_latin_label: Context(
-                after=((frozenset(" \t:：" + string.ascii_uppercase),),)
-            ),
-        }
 
     def shapes(self) -> list[Shape]:
         surnames = char_class(COMMON_SURNAMES + _SHORT_FORM_EXTRA)
