@@ -134,6 +134,10 @@ def test_tests_of_another_kind_join_into_no_cheaper_test() -> None:
     # A lookahead, or a test that may take nothing after the digits, gives no join.
     assert after_digits([r"\d{0,2}\.", r"(?!0)\d{2}"]) == ""
     assert after_digits([r"\d{0,2}\.", r"\d?\s?"]) == ""
+    # A run of one-character pieces joins as that many digits or fewer and another piece;
+    # a run of longer pieces does not.
+    assert after_digits([r"(?:\d|-){3}"]) == r"(?=\d{0,2}[\-]|\d{3})"
+    assert after_digits([r"(?:\dx){3}"]) == ""
 
 
 def test_threads_sharing_one_engine_each_get_the_spans_of_one_thread(

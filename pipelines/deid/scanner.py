@@ -94,7 +94,7 @@ def after_digits(aheads: Sequence[str]) -> str:
             characters |= firsts
             if run:
                 runs.add(run)
-    tests = [f"\\d{{0,{most}}}[{''.join(sorted(characters))}]"]
+    tests = [f"\\d{{0,{most}}}[{''.join(sorted(characters))}]"] if characters else []
     tests.extend(f"\\d{{{run}}}" for run in sorted(runs))
     return "(?=" + "|".join(tests) + ")"
 
@@ -108,8 +108,10 @@ def _route(items: list[tuple[object, object]]) -> tuple[int, set[str], int] | No
         items = items[1:]
     if items and items[0][0] is sre_constants.MAX_REPEAT:
         low, _, body = items[0][1]  # type: ignore[misc]
-        pieces = _first(list(body))
-        if low >= 1 and pieces is not None and not pieces[1] and "\\d" in pieces[0]:
+        body = list(body)
+        pieces = _first(body)
+        one_character = len(body) == 1 and body[0][0] is sre_constants.IN
+        if low >= 1 and one_character and pieces is not None and "\\d" in pieces[0]:
             # (?:\d|[ -]){6}: six digits, or fewer and then one of the others.
             return digits + low - 1, pieces[0] - {"\\d"}, digits + low
     pieces = _first(items)
