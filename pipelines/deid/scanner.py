@@ -225,12 +225,17 @@ class Scanner:
                 self._overlapping[names[word]] = [
                     (j, n, words) for (j, n), words in by_place.items()
                 ]
+        digit_shapes = [s for s in shapes if s.anchor == DIGIT]
+        tested = all(s.ahead for s in digit_shapes)
         digit_alternatives = []
         for n, shape in sorted(enumerate(shapes), key=lambda item: item[1].late):
             name = f"s{n}"
             self._groups[name] = (0, 0, [shape.handler])
             if shape.anchor == DIGIT:
-                digit_alternatives.append(f"(?P<{name}>{shape.pattern})")
+                # A shape's pattern only where its own cheap test passes: a lab value
+                # that passes the join (36.9℃) passes only half the tests.
+                ahead = f"(?={shape.ahead})" if tested else ""
+                digit_alternatives.append(f"{ahead}(?P<{name}>{shape.pattern})")
                 continue
             tail = re.escape(shape.anchor[1:]) + f"(?P<{name}>{shape.pattern})"
             after.setdefault(shape.anchor[0], []).append((1000, tail))
@@ -250,17 +255,8 @@ class Scanner:
             tiers.setdefault(int(anchor.isascii()), []).append(branch)
         if digit_alternatives:
             # Only at the start of a run of digits, and (most runs are a lab value or a
-            # count: 78次, 36.9℃) only where one shape's cheap test passes, itself tried
-            # only where their join (`after_digits`) passes.
-            digit_shapes = [s for s in shapes if s.anchor == DIGIT]
-            ahead = (
-                after_digits([s.ahead for s in digit_shapes])
-                + "(?="
-                + "|".join(f"(?:{s.ahead})" for s in digit_shapes)
-                + ")"
-                if all(s.ahead for s in digit_shapes)
-                else ""
-            )
+            # count: 78次, 36.9℃) only where their cheap tests' join (`after_digits`) passes.
+            ahead = after_digits([s.ahead for s in digit_shapes]) if tested else ""
             tiers.setdefault(-1, []).append(
                 r"\d(?<![0-9０-９]\d)" + ahead + "(?:" + "|".join(digit_alternatives) + ")"
             )
