@@ -134,6 +134,14 @@ class PlaceRecognizer(Recognizer):
             r"|[\u4e00-\u9fff][氏记](?=[\u4e00-\u9fff]{0,4}$)"
             r"|[\u4e00-\u9fff]{1,6}?(?:大学|医学院|学院)|[0-9０-９]{2,4}$"
         )
+        # What every anchor holds: the first two characters of a place or a known name, or
+        # a character of the other branches (市, 街道, 氏, the 学 of a university, a digit).
+        # The anchor tries its hundreds of names at each character, microseconds a
+        # character; 当地医院 and 上级医院 hold none of these.
+        self._anchor_pairs = frozenset(
+            name[:2] for name in (*PROVINCES, *CITIES, *_FAMOUS_HOSPITALS)
+        )
+        self._anchor_chars = re.compile("[省市县区州旗镇乡街氏记学0-9０-９]")
         self._street_level = re.compile(
             r"[路街巷弄道里]\s?["
             + _NUM
@@ -307,6 +315,11 @@ class PlaceRecognizer(Recognizer):
             i -= 1
         # A named hospital has a place, a university or a known name in it; 治疗医院 and
         # 正规专科医院 do not. The name starts where that anchor does.
+        at = i
+        while at < start - 1 and text[at : at + 2] not in self._anchor_pairs:
+            at += 1
+        if at >= start - 1 and self._anchor_chars.search(text, i, start) is None:
+            return
         anchor = self._hospital_anchor.search(text, i, start)
         if anchor is None:
             return
