@@ -65,16 +65,14 @@ class HyperScanner:
 
     def scan(self, text: str, found: list[Candidate]) -> None:
         """Append the candidates of every hit in ``text`` to ``found``."""
-        hits: list[tuple[int, int]] = []
-        append = hits.append
-
-        def on_match(pattern: int, start: int, end: int, flags: int, context: object) -> None:
-            append((pattern, end))
-
-        scratch = getattr(self._threads, "scratch", None)
-        if scratch is None:
-            scratch = self._threads.scratch = hyperscan.Scratch(self._database)
-        self._database.scan(text.encode("utf-32-le"), match_event_handler=on_match, scratch=scratch)
+        state = getattr(self._threads, "state", None)
+        if state is None:
+            state = self._threads.state = _ThreadState(self._database)
+        hits = state.hits
+        hits.clear()
+        self._database.scan(
+            text.encode("utf-32-le"), match_event_handler=state.on_match, scratch=state.scratch
+        )
         actions = self._actions
         extend = found.extend
         for pattern, byte_end in hits:
@@ -89,7 +87,25 @@ class HyperScanner:
                     continue
                 end = match.end()
             for handler in handlers:
-                extend(handler(text, start, end))
+                candidates = handler(text, start, end)
+                # Most calls find nothing: an empty list is not extended.
+                if candidates:
+                    extend(candidates)
+
+
+class _ThreadState:
+    """One thread's scratch space and list of hits, and the callback that fills the list
+    (made once per thread, not once per text)."""
+
+    def __init__(self, database: hyperscan.Database) -> None:
+        self.scratch = hyperscan.Scratch(database)
+        self.hits: list[tuple[int, int]] = []
+        append = self.hits.append
+
+        def on_match(pattern: int, start: int, end: int, flags: int, context: object) -> None:
+            append((pattern, end))
+
+        self.on_match = on_match
 
 
 @functools.lru_cache(maxsize=8)

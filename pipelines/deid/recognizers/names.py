@@ -282,19 +282,21 @@ class NameRecognizer(Recognizer):
             Shape("老", surnames, self._short_form),
         ]
 
-    def scan(self, text: str) -> Iterable[Candidate]:
+    def scan(self, text: str) -> list[Candidate]:
         """Named speakers of a dialogue (张伟：医生您好…): a pattern that starts with the line
         break skips from line to line in C."""
         first = self._first_speaker.match(text)
         speakers = [first] if first else []
         speakers.extend(self._speaker.finditer(text))
         if not speakers:
-            return
+            return []
         # How many lines each name opens, counted once: a long dialogue has many lines.
         turns = Counter(match.group("name") for match in speakers)
-        for match in speakers:
-            if self._is_speaker(text, match, turns[match.group("name")]):
-                yield Candidate(match.start("name"), match.end("name"), PERSON, LABELLED)
+        return [
+            Candidate(match.start("name"), match.end("name"), PERSON, LABELLED)
+            for match in speakers
+            if self._is_speaker(text, match, turns[match.group("name")])
+        ]
 
     def _self_introduced(self, text: str, label_start: int, start: int) -> Iterable[Candidate]:
         """我是张伟，… : the name must end its clause (我是张家口人 is no name)."""
@@ -320,20 +322,19 @@ class NameRecognizer(Recognizer):
             return True
         return turns >= 2 and self._is_name(name, BESIDE)
 
-    def refine(self, text: str, found: list[Candidate]) -> Iterable[Candidate]:
+    def refine(self, text: str, found: list[Candidate]) -> list[Candidate]:
         """The names listed after a name found (术者：张伟、李娜), and every other occurrence
         of a full name found once in the document."""
         # Indexing, not the named fields (a slower lookup): most texts have no name at all.
         labelled = [c for c in found if c[2] == PERSON and c[3] >= LABELLED]
         if not labelled:
-            return
-        listed = list(self._listed(text, labelled))
-        yield from listed
+            return []
+        # The names listed, then every occurrence of the names found.
+        more = list(self._listed(text, labelled))
         # 姓名：王　芳 is 王芳 in running text.
-        values = (
-            text[c.start : c.end].replace(" ", "").replace("\u3000", "")
-            for c in (*labelled, *listed)
-        )
+        values = [
+            text[c.start : c.end].replace(" ", "").replace("\u3000", "") for c in (*labelled, *more)
+        ]
         names = {value for value in values if self._is_name(value, FIELD)}
         # 孩子叫李子轩 … 子轩有没有发烧: a two-character given name is used alone, unless
         # it is a title (王阿姨) or both its characters are common in medical text.
@@ -348,9 +349,9 @@ class NameRecognizer(Recognizer):
             for name in names:
                 at = text.find(name)
                 while at >= 0:
-                    yield Candidate(at, at + len(name), PERSON, SHAPED)
+                    more.append(Candidate(at, at + len(name), PERSON, SHAPED))
                     at = text.find(name, at + len(name))
-            return
+            return more
         # A long text with many names (a register of patients): one pass over the text,
         # testing the names that start at each of their first characters.
         lengths = sorted({len(name) for name in names}, reverse=True)
@@ -359,7 +360,8 @@ class NameRecognizer(Recognizer):
             at = match.start()
             for length in lengths:
                 if at + length <= len(text) and text[at : at + length] in names:
-                    yield Candidate(at, at + length, PERSON, SHAPED)
+                    more.append(Candidate(at, at + length, PERSON, SHAPED))
+        return more
 
     def _listed(self, text: str, names: list[Candidate]) -> Iterable[Candidate]:
         """Names that follow a name in a list: 张伟、李娜、王芳 or 张伟/李娜."""
@@ -446,6 +448,14 @@ class NameRecognizer(Recognizer):
             name_start = end + 1
         if text[name_start : name_start + 1] in _GAP_CHARS:
             name_start = self._gap.match(text, end).end()  # type: ignore[union-attr]
+        if (
+            text[name_start + 1 : name_start + 2] in _MASK_AFTER
+            and not text[name_start].isascii()
+            and (text[name_start + 1] != "某" or text[name_start + 2 : name_start + 3] == "某")
+        ):
+            # 签名：陈*, 术者：赵××, 患者刘某某 (the clean controls' commonest value after a
+            # label): no character of a mask is a given name's, so no name is read here.
+            return []
         gap = text[end:name_start]
         colon = "：" in gap or ":" in gap
         label = text[start:end]
@@ -605,17 +615,18 @@ class NameRecognizer(Recognizer):
             return
         yield Candidate(start, end, PERSON, LABELLED)
 
-    def _mou(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+    def _mou(self, text: str, start: int, end: int) -> list[Candidate]:
         if end < len(text) and (text[end] in _MASK_AFTER or text[end] in _MOU_TAIL):
-            return
+            return []
         if (
             start >= 2
             and text[start - 2 : start] in self._compounds
             and _free_before(text, start - 2)
         ):
-            yield Candidate(start - 2, end, PERSON, LABELLED)
-        elif start >= 1 and text[start - 1] in self._surnames and _free_before(text, start - 1):
-            yield Candidate(start - 1, end, PERSON, LABELLED)
+            return [Candidate(start - 2, end, PERSON, LABELLED)]
+        if start >= 1 and text[start - 1] in self._surnames and _free_before(text, start - 1):
+            return [Candidate(start - 1, end, PERSON, LABELLED)]
+        return []
 
     def _surname_only(self, text: str, start: int, end: int) -> list[Candidate]:
         """我姓吴，叫…: the surname told alone."""
@@ -627,15 +638,16 @@ class NameRecognizer(Recognizer):
             return [Candidate(end, end + len(surname), PERSON, LABELLED)]
         return []
 
-    def _before_sex(self, text: str, start: int, end: int) -> Iterable[Candidate]:
+    def _before_sex(self, text: str, start: int, end: int) -> list[Candidate]:
         if end < len(text) and _is_han(text[end]) and text[end] not in "性，,、）) ":
-            return
+            return []
         # 李桂芝，78岁，女: the age may stand between the name and the sex.
         age = _AGE_BEFORE_SEX.search(text, max(0, start - 8), start)
         at = age.start() if age else start
         name_start = self._name_before_vouched(text, at, self._introduced)
-        if name_start is not None:
-            yield Candidate(name_start, at, PERSON, LABELLED)
+        if name_start is None:
+            return []
+        return [Candidate(name_start, at, PERSON, LABELLED)]
 
     def _before_mark(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         """由李明华陪同, 王建国之子, 张伟签字: a name right before the word."""

@@ -127,10 +127,11 @@ class NumberRecognizer(Recognizer):
             r"(?:[XxＸｘ](?![A-Za-z]))?"
         )
 
-    def scan(self, text: str) -> Iterable[Candidate]:
+    def scan(self, text: str) -> list[Candidate]:
         # Every IPv6 address has 7 colons or a "::": a count and a find rule most texts out.
         if "::" not in text and text.count(":") < 7:
-            return
+            return []
+        found: list[Candidate] = []
         for match in _IPV6.finditer(text):
             value = match.group()
             try:
@@ -139,7 +140,8 @@ class NumberRecognizer(Recognizer):
                 continue
             # ::1 and :: name no machine; a3::b7 is as likely a code as an address.
             if not (address.is_loopback or address.is_unspecified) and len(value) >= 8:
-                yield Candidate(match.start(), match.end(), IP, CHECKED)
+                found.append(Candidate(match.start(), match.end(), IP, CHECKED))
+        return found
 
     def triggers(self) -> dict[str, TriggerHandler]:
         table: dict[str, TriggerHandler] = {}

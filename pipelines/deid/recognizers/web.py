@@ -35,17 +35,19 @@ class WebRecognizer(Recognizer):
     def triggers(self) -> dict[str, TriggerHandler]:
         return {label: self._labelled_url for label in _URL_LABELS}
 
-    def scan(self, text: str) -> Iterable[Candidate]:
+    def scan(self, text: str) -> list[Candidate]:
         # Every address holds an @, every link :// or www.: str.find rules most texts out.
+        found: list[Candidate] = []
         if "@" in text:
             for match in self._email.finditer(text):
-                yield Candidate(match.start(), match.end(), EMAIL, LABELLED)
+                found.append(Candidate(match.start(), match.end(), EMAIL, LABELLED))
         if "://" in text or "www." in text or "WWW." in text:
             for match in self._url.finditer(text):
                 stop = match.end()
                 while stop > match.start() and text[stop - 1] in ".,;:!?)]'":
                     stop -= 1
-                yield Candidate(match.start(), stop, URL, LABELLED)
+                found.append(Candidate(match.start(), stop, URL, LABELLED))
+        return found
 
     def _labelled_url(self, text: str, start: int, end: int) -> Iterable[Candidate]:
         match = self._bare_domain.match(text, end)
