@@ -20,12 +20,13 @@ Each repeat runs, one after the other and in a fresh process each:
     (characters by default) → JsonlWriter, then its three-stage exact dedup; ``workers``
     equal to the cores given to medloom.
 
-Reported per tool (median over repeats): wall seconds, characters per second per core
-(characters read / wall seconds / cores), for medloom also that of the Beam pipeline alone
-(the "pipeline finished in" time it prints: no start-up, validation or report), characters
-per CPU second, the peak RSS of the
-largest process and the peak of the summed RSS of the process tree (which counts pages
-shared between forked workers more than once). Memory and CPU come from ``os.wait4`` of the
+Reported per tool (median over repeats): CPU seconds and characters per CPU second, for
+medloom on one core also of the Beam pipeline alone (the CPU time of its "pipeline finished
+in ... s (... CPU-s in this process)" line: no start-up, validation or report); wall seconds
+and characters per second per core (characters read / wall seconds / cores), for medloom
+also of the pipeline alone; the peak RSS of the largest process and the peak of the summed
+RSS of the process tree (which counts pages shared between forked workers more than once);
+the machine's one-minute load average during the run. Memory and CPU come from ``os.wait4`` of the
 tool's process (its own usage and that of every descendant it waited for: per run, where
 ``getrusage(RUSAGE_CHILDREN)`` would keep the high-water of every earlier run) and from
 sampling ``/proc`` every 0.1 s, which also sees workers nobody waits for.
