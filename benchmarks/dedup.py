@@ -202,22 +202,24 @@ def signature_speed(docs: list[dict], num_perm: int) -> dict[str, float]:
     }
 
 
-def run_passthrough(input_path: str, beam_args: list[str]) -> None:
+def run_passthrough(input_path: str, size: int, beam_args: list[str]) -> None:
     """The floor under medloom's worker memory: Beam's own local harness carrying the same
-    input through one shuffle, with no medloom code in it (lines keyed by a checksum, grouped
-    in groups of a few lines each, counted)."""
+    lines through one shuffle, in groups of about ``BLOCK_DOCS`` lines as medloom's blocks
+    are, each group read once and counted; no medloom code."""
     import apache_beam as beam
 
     from pipelines.beam_options import pipeline_options
+    from pipelines.dedup.near import BLOCK_DOCS
 
+    groups = max(1, size // BLOCK_DOCS)
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         _ = (
             pipeline
             | beam.io.ReadFromText(input_path)
             | beam.Reshuffle()
-            | beam.Map(lambda line: (zlib.crc32(line.encode("utf-8")) % 100_000, len(line)))
+            | beam.Map(lambda line: (zlib.crc32(line.encode("utf-8")) % groups, line))
             | beam.GroupByKey()
-            | beam.Map(lambda group: sum(group[1]))
+            | beam.Map(lambda group: sum(map(len, group[1])))
             | beam.CombineGlobally(sum)
         )
 
@@ -341,10 +343,10 @@ def main() -> None:
         "worker's peak RSS of each",
     )
     parser.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--passthrough", help=argparse.SUPPRESS)
+    parser.add_argument("--passthrough", nargs=2, help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args()
     if args.passthrough:
-        run_passthrough(args.passthrough, beam_args)
+        run_passthrough(args.passthrough[0], int(args.passthrough[1]), beam_args)
         return
     if beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
@@ -418,7 +420,7 @@ def main() -> None:
             two = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
             runner_mb, worker_mb = _peak_rss_by_process(ours + two)
             floor_runner_mb, floor_worker_mb = _peak_rss_by_process(
-                [python, __file__, "--passthrough", str(source), *two]
+                [python, __file__, "--passthrough", str(source), str(size), *two]
             )
             result["medloom_on_2_worker_processes"] = {
                 "runner_peak_rss_mib": round(runner_mb),
