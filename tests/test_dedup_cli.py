@@ -80,6 +80,14 @@ def test_bad_threshold_is_one_line_error(tmp_path: Path, capsys) -> None:
     assert "--threshold must be in (0, 1]" in capsys.readouterr().err
 
 
+def test_no_shared_band_is_one_line_error(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    _write(source, ['{"id": 1, "text": "头痛"}'])
+    code = main(["dedup", "--input", str(source), "--output", "x", "--min-shared-bands", "0"])
+    assert code == 2
+    assert "--min-shared-bands must be positive" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_a_ten_megabyte_text_and_one_character_texts_are_clustered_like_any_other(
     tmp_path: Path,

@@ -34,6 +34,18 @@ def test_derived_layout_finds_pairs_just_below_the_threshold() -> None:
     assert candidate_probability(0.8, bands, rows) >= 0.995
 
 
+def test_two_shared_bands_keep_near_pairs_and_drop_chance_ones() -> None:
+    assert candidate_probability(0.7, 32, 4) == 1 - (1 - 0.7**4) ** 32
+    assert round(candidate_probability(0.7, 32, 4, shared=2), 4) == 0.9983
+    assert round(candidate_probability(0.4, 32, 4, shared=1), 3) == 0.564
+    assert round(candidate_probability(0.4, 32, 4, shared=2), 3) == 0.197
+
+
+def test_the_bands_a_pair_must_share_are_recorded_and_at_most_all_bands() -> None:
+    assert minhash_parameters(NearDedupConfig())["min_shared_bands"] == 2
+    assert minhash_parameters(NearDedupConfig(bands=1, rows=128))["min_shared_bands"] == 1
+
+
 def test_signatures_are_the_same_in_every_run() -> None:
     first = signatures(*shingle_hashes([_RECORD], 5), 128, 42)
     second = signatures(*shingle_hashes([_RECORD], 5), 128, 42)

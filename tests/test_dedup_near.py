@@ -236,6 +236,40 @@ def test_pairs_found_in_several_bands_are_kept_once_in_order() -> None:
     first_rows = np.array([2047, 3, 2047, 3], dtype=np.uint64)
     blocks = np.array([small, big, small, small], dtype=np.uint64)
     rows = np.array([0, 1, 0, 9], dtype=np.uint64)
-    first, pairs = near._distinct_pairs(first_blocks, first_rows, blocks, rows)
+    bands = np.array([1, 1, 2, 1], dtype=np.uint64)
+    first, pairs, shared = near._distinct_pairs(first_blocks, first_rows, blocks, rows, bands)
     assert first.tolist() == [7, 7, 2**63 - 5]
     assert pairs.tolist() == [[3, 7, 9], [3, 2**63 - 5, 1], [2047, 7, 0]]
+    assert shared.tolist() == [1, 1, 3]
+
+
+def _bucket_pairs(max_bucket_size: int, keys_of_rows: list[list[int]]) -> list[list[int]]:
+    """(row, other block, other row, bands shared) of one block's documents, whose band keys
+    are given row by row (a document's rank is its row)."""
+    pairs_in_bucket = near._PairsInBucket(max_bucket_size, 2, "near_dedup")
+    pairs_in_bucket.start_bundle()
+    rows = [row for row, keys in enumerate(keys_of_rows) for _ in keys]
+    entries = (
+        5,
+        np.array([k for keys in keys_of_rows for k in keys], dtype=np.uint64).tobytes(),
+        np.array(rows, dtype=np.uint64).tobytes(),
+        np.array(rows, dtype=np.uint32).tobytes(),
+    )
+    found = list(pairs_in_bucket.process((0, [entries])))
+    assert [block for block, _ in found] == [5]
+    return np.frombuffer(found[0][1], dtype=np.uint64).reshape(-1, 4).tolist()
+
+
+def test_a_pair_carries_the_number_of_bands_it_shares() -> None:
+    # Rows 0 and 1 share two bands; row 2 shares one with each of them.
+    assert _bucket_pairs(64, [[11, 12], [11, 12], [11, 13]]) == [
+        [0, 5, 1, 2],
+        [0, 5, 2, 1],
+        [1, 5, 2, 1],
+    ]
+
+
+def test_a_hot_buckets_pairs_count_as_enough_shared_bands() -> None:
+    # Three members in a bucket of at most two: each is paired with the first only, and the
+    # pair stands for the bucket, so it counts as the two bands a candidate needs.
+    assert _bucket_pairs(2, [[11], [11], [11]]) == [[0, 5, 1, 2], [0, 5, 2, 2]]

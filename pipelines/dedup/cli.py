@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dedup.add_argument("--num-perm", type=int, default=defaults.num_perm)
     dedup.add_argument("--bands", type=int, default=0, help="default: from the threshold")
     dedup.add_argument("--rows", type=int, default=0, help="default: from the threshold")
+    dedup.add_argument(
+        "--min-shared-bands",
+        type=int,
+        default=defaults.min_shared_bands,
+        help="bands a pair must share to be a candidate (default: %(default)s)",
+    )
     dedup.add_argument("--ngram", type=int, default=defaults.ngram)
     dedup.add_argument(
         "--shingling", choices=("auto", "char", "word", "jieba"), default=defaults.shingling
@@ -81,8 +87,8 @@ def config_from_args(args: argparse.Namespace) -> NearDedupConfig:
         raise MedloomError(f"--threshold must be in (0, 1], not {args.threshold}")
     if not 0.0 <= args.check_threshold <= 1.0:
         raise MedloomError(f"--check-threshold must be in [0, 1], not {args.check_threshold}")
-    if args.num_perm < 1 or args.ngram < 1:
-        raise MedloomError("--num-perm and --ngram must be positive")
+    if args.num_perm < 1 or args.ngram < 1 or args.min_shared_bands < 1:
+        raise MedloomError("--num-perm, --ngram and --min-shared-bands must be positive")
     if args.bands * max(args.rows, 1) > args.num_perm:
         raise MedloomError(f"--bands × --rows must not exceed --num-perm ({args.num_perm})")
     return NearDedupConfig(
@@ -90,6 +96,7 @@ def config_from_args(args: argparse.Namespace) -> NearDedupConfig:
         num_perm=args.num_perm,
         bands=args.bands,
         rows=args.rows,
+        min_shared_bands=args.min_shared_bands,
         ngram=args.ngram,
         shingling=args.shingling,
         seed=args.seed,

@@ -38,6 +38,11 @@ class NearDedupConfig:
     # probability ≥ 0.995 (minhash.band_layout), and what the check removes is what LSH
     # finds by chance, far below. Set it to the threshold for a hard cut there.
     check_threshold: float = 0.0
+    # A pair is a candidate when the two share this many bands (at most ``bands``). Two bands
+    # keep a pair at Jaccard 0.7 a candidate with probability 0.998 under 32 × 4, and drop
+    # most pairs that share one band by chance: at 1M benchmark documents, 3.1M candidates
+    # became 0.6M (minhash.candidate_probability; benchmarks/README.md).
+    min_shared_bands: int = 2
     # A bucket with more members is compared against its first member only (O(n), not O(n²)).
     max_bucket_size: int = 64
     # Band keys are shuffled in this many partitions; raise it with the corpus (memory per

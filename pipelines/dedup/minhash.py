@@ -13,11 +13,15 @@ candidate is checked anyway.
 Bands: with a true-Jaccard check of every candidate, a missed pair costs more than a spurious
 candidate, so ``band_layout`` takes the most rows per band whose banding still makes a pair
 at Jaccard ``threshold - 0.1`` a candidate with probability ≥ 0.995 (for 0.8 and 128
-permutations: 32 bands × 4 rows; FACTS.md).
+permutations: 32 bands × 4 rows; FACTS.md). A candidate shares ``min_shared_bands`` bands
+(2 by default): one band alone is what a pair far below the threshold shares by chance
+(Jaccard 0.4: probability 0.56 for one band of 32 × 4, 0.20 for two), and each such pair is
+a shingle set through the shuffle and a check.
 """
 
 from __future__ import annotations
 
+import math
 from itertools import chain
 
 import numpy as np
@@ -31,9 +35,16 @@ RECALL_MARGIN = 0.1
 RECALL_AT_MARGIN = 0.995
 
 
-def candidate_probability(similarity: float, bands: int, rows: int) -> float:
-    """Probability that a pair of this Jaccard similarity shares at least one band."""
-    return 1.0 - (1.0 - similarity**rows) ** bands
+def candidate_probability(similarity: float, bands: int, rows: int, shared: int = 1) -> float:
+    """Probability that a pair of this Jaccard similarity shares at least ``shared`` bands."""
+    band = similarity**rows
+    fewer = sum(math.comb(bands, k) * band**k * (1.0 - band) ** (bands - k) for k in range(shared))
+    return max(0.0, 1.0 - fewer)
+
+
+def shared_bands(config: NearDedupConfig, bands: int) -> int:
+    """The bands a pair must share to be a candidate: as configured, at most all of them."""
+    return max(1, min(config.min_shared_bands, bands))
 
 
 def band_layout(config: NearDedupConfig) -> tuple[int, int]:
@@ -47,7 +58,8 @@ def band_layout(config: NearDedupConfig) -> tuple[int, int]:
     target = max(0.0, config.threshold - RECALL_MARGIN)
     for rows in range(config.num_perm, 0, -1):
         bands = config.num_perm // rows
-        if candidate_probability(target, bands, rows) >= RECALL_AT_MARGIN:
+        shared = shared_bands(config, bands)
+        if candidate_probability(target, bands, rows, shared) >= RECALL_AT_MARGIN:
             return bands, rows
     return config.num_perm, 1
 
@@ -68,6 +80,7 @@ def minhash_parameters(config: NearDedupConfig) -> dict[str, object]:
         "num_perm": config.num_perm,
         "bands": bands,
         "rows": rows,
+        "min_shared_bands": shared_bands(config, bands),
         "seed": config.seed,
         "shingling": config.shingling,
         "ngram": config.ngram,

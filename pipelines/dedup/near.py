@@ -55,6 +55,7 @@ from pipelines.dedup.minhash import (
     band_layout,
     check_threshold,
     estimated_jaccard,
+    shared_bands,
     signatures,
 )
 from pipelines.dedup.shingles import hash_jaccard, hash_sets, shingle_hashes
@@ -288,11 +289,14 @@ class _Sign(CountingDoFn):
 
 
 class _PairsInBucket(CountingDoFn):
-    """A partition's band entries → candidate pairs, sent to the block of their first end."""
+    """A partition's band entries → candidate pairs, sent to the block of their first end,
+    each with the number of the partition's bands it shares (a hot bucket's pairs count as
+    ``shared``: they stand for all the bucket's pairs, which are never made)."""
 
-    def __init__(self, max_bucket_size: int, stage: str) -> None:
+    def __init__(self, max_bucket_size: int, shared: int, stage: str) -> None:
         self._stage = stage
         self._max = max_bucket_size
+        self._shared = shared
 
     def process(self, element: tuple[int, Iterable[tuple[int, Any, Any, Any]]]) -> Iterator[Any]:
         _, batches = element
@@ -306,39 +310,50 @@ class _PairsInBucket(CountingDoFn):
         keys, ranks, rows, blocks = keys[order], ranks[order], rows[order], blocks[order]
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         sizes = np.diff(np.append(starts, len(keys)))
-        firsts, seconds = [], []
+        firsts, seconds, weights = [], [], []
         for size in np.unique(sizes[sizes > 1]).tolist():
             at = starts[sizes == size][:, None]
             if size <= self._max:
                 a, b = np.triu_indices(size, 1)
+                weight = 1
             else:
                 self.count(ALL_SOURCES, f"{self._stage}/hot_buckets", len(at))
                 a, b = np.zeros(size - 1, dtype=np.int64), np.arange(1, size)
+                weight = self._shared
             firsts.append((at + a).ravel())
             seconds.append((at + b).ravel())
+            weights.append(np.full(len(firsts[-1]), weight, dtype=np.uint64))
         if not firsts:
             return
         first, second = np.concatenate(firsts), np.concatenate(seconds)
-        yield from _pairs_by_first_block(blocks, rows, first, second)
+        yield from _pairs_by_first_block(blocks, rows, first, second, np.concatenate(weights))
 
 
 def _pairs_by_first_block(
-    blocks: np.ndarray, rows: np.ndarray, first: np.ndarray, second: np.ndarray
+    blocks: np.ndarray, rows: np.ndarray, first: np.ndarray, second: np.ndarray, bands: np.ndarray
 ) -> Iterator[tuple[int, bytes]]:
-    """The distinct pairs (entries ``first[i]``, ``second[i]``), one element per first block:
-    (block, (row, other block, other row) as uint64 bytes)."""
-    first_block, pairs = _distinct_pairs(blocks[first], rows[first], blocks[second], rows[second])
+    """The distinct pairs (entries ``first[i]``, ``second[i]``) with the bands each shares
+    (``bands[i]`` summed), one element per first block: (block, (row, other block, other row,
+    bands) as uint64 bytes)."""
+    first_block, pairs, shared = _distinct_pairs(
+        blocks[first], rows[first], blocks[second], rows[second], bands
+    )
     cuts = np.flatnonzero(np.diff(first_block)) + 1
     starts = np.concatenate(([0], cuts)).tolist()
-    for start, group in zip(starts, np.split(pairs, cuts), strict=True):
+    rows_out = np.column_stack([pairs, shared])
+    for start, group in zip(starts, np.split(rows_out, cuts), strict=True):
         yield int(first_block[start]), group.tobytes()
 
 
 def _distinct_pairs(
-    first_blocks: np.ndarray, first_rows: np.ndarray, blocks: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pairs of located documents, sorted: the first block of each, and (first row,
-    block, row) as an (n, 3) uint64 array.
+    first_blocks: np.ndarray,
+    first_rows: np.ndarray,
+    blocks: np.ndarray,
+    rows: np.ndarray,
+    bands: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct pairs of located documents, sorted: the first block of each, (first row,
+    block, row) as an (n, 3) uint64 array, and the ``bands`` of each pair's copies summed.
 
     A pair is packed into one uint64 to be made distinct (a 1-D sort, not numpy's slow
     ``unique(axis=0)``): the index of each end's block among the blocks present (21 bits)
@@ -349,12 +364,14 @@ def _distinct_pairs(
         raise ValueError(f"{len(present)} blocks in one band partition: raise band_partitions")
     index = index.astype(np.uint64)
     first_index, index = index[: len(first_blocks)], index[len(first_blocks) :]
-    packed = np.unique(
+    packed, copies = np.unique(
         (first_index << np.uint64(43))
         | (first_rows.astype(np.uint64) << np.uint64(32))
         | (index << np.uint64(11))
-        | rows.astype(np.uint64)
+        | rows.astype(np.uint64),
+        return_inverse=True,
     )
+    shared = np.bincount(copies, weights=bands, minlength=len(packed)).astype(np.uint64)
     pairs = np.stack(
         [
             (packed >> np.uint64(32)) & np.uint64(0x7FF),
@@ -363,7 +380,7 @@ def _distinct_pairs(
         ],
         axis=1,
     )
-    return present[packed >> np.uint64(43)], pairs
+    return present[packed >> np.uint64(43)], pairs, shared
 
 
 Packed = tuple[str | bytes, bytes]
@@ -436,19 +453,27 @@ def _block_of(joined: dict[str, Iterable[Any]], tag: str) -> Any:
 
 
 class _FirstEnds(beam.DoFn):
-    """The pairs whose first end a block holds meet its file; each goes on to its second end."""
+    """The pairs whose first end a block holds and that share ``shared`` bands in all meet
+    its file; each goes on to its second end."""
 
-    def __init__(self, scratch: str) -> None:
+    def __init__(self, scratch: str, shared: int) -> None:
         self._files = _BlockFiles(scratch)
+        self._shared = shared
 
     def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[Any]:
         block, grouped = element
-        groups = list(grouped)
-        nodes, payloads_of_rows = self._files.read(block)
-        found = np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 3) for g in groups])
-        _, pairs = _distinct_pairs(
-            np.full(len(found), block, dtype=np.uint64), found[:, 0], found[:, 1], found[:, 2]
+        found = np.concatenate([np.frombuffer(g, dtype=np.uint64).reshape(-1, 4) for g in grouped])
+        _, pairs, bands = _distinct_pairs(
+            np.full(len(found), block, dtype=np.uint64),
+            found[:, 0],
+            found[:, 1],
+            found[:, 2],
+            found[:, 3],
         )
+        pairs = pairs[bands >= self._shared]
+        if not len(pairs):
+            return
+        nodes, payloads_of_rows = self._files.read(block)
         wanted = np.unique(pairs[:, 0]).tolist()
         payloads = dict(zip(wanted, _unpack(payloads_of_rows, wanted), strict=True))
         located = {
@@ -742,6 +767,7 @@ class NearDedup(beam.PTransform):
     def expand(self, documents: beam.PCollection) -> NearDedupOutputs:
         config = self._config
         scratch = scratch_folder(documents.pipeline.options)
+        shared = shared_bands(config, band_layout(config)[0])
         signed = documents | "Sign" >> beam.ParDo(
             _Sign(config, self._priorities, self._stage, self._batched, self._documents, scratch)
         ).with_outputs(BANDS, COPIES, STATS, main="blocks")
@@ -750,14 +776,14 @@ class NearDedup(beam.PTransform):
             signed[BANDS]
             | "GroupBuckets" >> beam.GroupByKey()
             | "PairsInBucket"
-            >> beam.ParDo(_PairsInBucket(config.max_bucket_size, self._stage)).with_outputs(
+            >> beam.ParDo(_PairsInBucket(config.max_bucket_size, shared, self._stage)).with_outputs(
                 STATS, main="pairs"
             )
         )
         halves = (
             pairs.pairs
             | "PairsByFirstEnd" >> beam.GroupByKey()
-            | "FirstEnds" >> beam.ParDo(_FirstEnds(scratch))
+            | "FirstEnds" >> beam.ParDo(_FirstEnds(scratch, shared))
         )
         verified = (
             halves
