@@ -4,23 +4,45 @@ Rows go to shard ``hash(key) % shards`` and are sorted before writing, so the sa
 gives byte-identical files on any runner and any number of workers, and every copy of a
 key lands in one shard (per-shard uniqueness of ids is global uniqueness). Each shard is
 written to a temporary name and renamed, so a retried bundle never leaves half a file.
+
+A GroupByKey on the DirectRunner holds every value it groups in memory, so the datasets that
+may be large are written from sorted runs instead: rows are spilled as Parquet run files,
+only the runs' paths are grouped by shard, and each shard is the merge of its runs
+(:class:`MergeRuns`; ``WriteRejects`` here, ``pipelines.spill`` for documents).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils.windowed_value import WindowedValue
 
-from pipelines.counting import CountingDoFn
+from pipelines.counting import STATS, CountingDoFn, in_global_window
 from pipelines.hashing import stable_hash
+from pipelines.runtime import return_arrow_memory
 from schemas import QUARANTINE, REJECT, SchemaSpec
 
 OUTPUTS = "outputs"
+# Rows per Parquet row group of a run file: what a merge holds of each run.
+RUN_ROWS = 500
+# Rows per Parquet row group of a merged shard: what its writer holds at once.
+ROW_GROUP_ROWS = 4_096
+# Rows a bundle of :class:`_SpillRows` holds before writing them out as runs.
+SPILL_ROWS = 4_096
+# The folder, inside a dataset's folder, of its run files while it is written.
+SPILL_FOLDER = ".spill"
+# The order of a reject shard's rows; rows equal on these differ at most in the excerpt,
+# which is their document's.
+REJECT_KEYS = ("stage", "id", "source", "source_record_id", "reason", "detail")
 
 
 def shard_path(directory: str, shard: int) -> str:
@@ -117,13 +139,160 @@ class WriteDataset(beam.PTransform):
         )
 
 
-# Keys, orders and counts of the datasets every pipeline writes (WriteDataset's arguments).
+def spill_path(directory: str, kind: str, number: int) -> str:
+    """A new file name in ``directory``, unique per call: a retried bundle never
+    overwrites the files of one that succeeded."""
+    return FileSystems.join(directory, f"{kind}-{number:05d}-{uuid.uuid4().hex}.spill")
+
+
+def write_run(path: str, table: pa.Table) -> None:
+    """``table`` as a Parquet file at ``path``: uncompressed, a row group every ``RUN_ROWS``
+    rows (what a merge holds of it), so that its keys can be read alone and the rest a row
+    group at a time."""
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+        pq.write_table(
+            table, stream, row_group_size=RUN_ROWS, compression="none", write_statistics=False
+        )
+
+
+class _RunReader:
+    """The rows of one run file, taken from its start a number at a time."""
+
+    def __init__(self, path: str) -> None:
+        self._stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        self._file = pq.ParquetFile(self._stream)
+        self._groups = iter(range(self._file.num_row_groups))
+        self._held: pa.Table | None = None
+
+    def keys(self, columns: list[str]) -> pa.Table:
+        return self._file.read(columns=columns)
+
+    def take(self, rows: int) -> pa.Table:
+        """The next ``rows`` rows; only the row groups they reach are read."""
+        held = self._held
+        while held is None or held.num_rows < rows:
+            group = self._file.read_row_group(next(self._groups))
+            held = group if held is None else pa.concat_tables([held, group])
+        self._held = held.slice(rows)
+        return held.slice(0, rows)
+
+    def close(self) -> None:
+        self._file.close()
+        self._stream.close()
+
+
+Counts = Callable[[pa.Table], Iterator[tuple[tuple[str, str], int]]]
+
+
+class MergeRuns(CountingDoFn):
+    """(shard, run files) → the shard's Parquet file of ``spec``, rows in ``sort_keys`` order.
+
+    Every run is sorted by ``sort_keys`` (ascending, nulls last). The runs' key columns
+    alone give the order (a stable sort, runs in path order: what a k-way merge of the runs
+    gives); each row group is then taken from the runs, whose rows it uses in their order,
+    a run's row group at a time. ``counts(rows)`` gives the ((source, metric), n) counts of
+    each row group written.
+    """
+
+    def __init__(
+        self, spec: SchemaSpec, directory: str, sort_keys: tuple[str, ...], counts: Counts
+    ) -> None:
+        self._spec = spec
+        self._directory = directory
+        self._sort_keys = sort_keys
+        self._counts_of = counts
+
+    def setup(self) -> None:
+        super().setup()
+        return_arrow_memory()
+
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
+        shard, runs = element
+        readers = [_RunReader(path) for path in sorted(runs)]
+        try:
+            keys = [reader.keys(list(self._sort_keys)) for reader in readers]
+            sizes = np.array([table.num_rows for table in keys], dtype=np.int64)
+            order = pc.sort_indices(
+                pa.concat_tables(keys), sort_keys=[(key, "ascending") for key in self._sort_keys]
+            ).to_numpy()
+            del keys
+            run_of = np.searchsorted(np.cumsum(sizes), order, side="right")
+            groups = self._row_groups(readers, run_of)
+            path, rows = write_shard(self._spec, self._directory, shard, groups)
+        finally:
+            for reader in readers:
+                reader.close()
+        yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, path, rows))
+
+    def _row_groups(self, readers: list[_RunReader], run_of: np.ndarray) -> Iterator[pa.Table]:
+        for start in range(0, run_of.size, ROW_GROUP_ROWS):
+            group_runs = run_of[start : start + ROW_GROUP_ROWS]
+            taken = np.bincount(group_runs, minlength=len(readers))
+            pieces = [readers[r].take(int(n)) for r, n in enumerate(taken.tolist()) if n]
+            # A row's place among the pieces: its run's piece, then its rank in that run.
+            piece_start = np.concatenate(([0], np.cumsum(taken)[:-1]))
+            rank = np.empty(group_runs.size, dtype=np.int64)
+            by_run = np.argsort(group_runs, kind="stable")
+            rank[by_run] = np.arange(group_runs.size) - np.repeat(piece_start, taken)
+            rows = pa.concat_tables(pieces).take(piece_start[group_runs] + rank)
+            for (source, metric), n in self._counts_of(rows):
+                self.count(source, metric, n)
+            yield rows
+
+
+class _SpillRows(beam.DoFn):
+    """Rows → (shard, run file) per shard and flush: the rows of ``spec`` a bundle holds
+    for the shard, ``hash(key(row)) % shards``, sorted by ``sort_keys``."""
+
+    def __init__(
+        self,
+        spec: SchemaSpec,
+        directory: str,
+        shards: int,
+        key: Callable[[dict[str, Any]], str],
+        sort_keys: tuple[str, ...],
+    ) -> None:
+        self._spec = spec
+        self._directory = directory
+        self._shards = shards
+        self._key = key
+        self._order = [(name, "ascending") for name in sort_keys]
+
+    def start_bundle(self) -> None:
+        self._buffers: list[list[dict[str, Any]]] = [[] for _ in range(self._shards)]
+        self._buffered = 0
+
+    def process(self, row: dict[str, Any]) -> Iterator[tuple[int, str]]:
+        self._buffers[stable_hash(self._key(row)) % self._shards].append(row)
+        self._buffered += 1
+        if self._buffered >= SPILL_ROWS:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for spilled in self._flush():
+            yield in_global_window(spilled)
+
+    def _flush(self) -> list[tuple[int, str]]:
+        spilled = []
+        for shard, rows in enumerate(self._buffers):
+            if rows:
+                table = pa.Table.from_pylist(rows, schema=self._spec.arrow)
+                path = spill_path(self._directory, "run", shard)
+                write_run(path, table.sort_by(self._order))
+                spilled.append((shard, path))
+                rows.clear()
+        self._buffered = 0
+        return spilled
+
+
+def _remove(_: Any, directory: str) -> None:
+    if FileSystems.exists(directory):
+        FileSystems.delete([directory])
+
+
+# Keys and orders of the datasets every pipeline writes (WriteDataset's arguments).
 def by_id(row: dict[str, Any]) -> str:
     return row["id"]
-
-
-def reject_order(row: dict[str, Any]) -> tuple[str, str]:
-    return row["stage"], row["id"]
 
 
 def quarantine_order(row: dict[str, Any]) -> tuple[str, int, str]:
@@ -134,8 +303,13 @@ def count_written(row: dict[str, Any]) -> tuple[str, str]:
     return row["source"], "written"
 
 
-def count_rejected(row: dict[str, Any]) -> tuple[str, str]:
-    return row["source"], f"rejected/{row['stage']}/{row['reason']}"
+def count_rejects(rows: pa.Table) -> Iterator[tuple[tuple[str, str], int]]:
+    """``rejected/STAGE/REASON`` per source, counted over reject rows."""
+    keys = ["source", "stage", "reason"]
+    grouped = rows.group_by(keys).aggregate([([], "count_all")])
+    columns = [grouped.column(name).to_pylist() for name in (*keys, "count_all")]
+    for source, stage, reason, n in zip(*columns, strict=True):
+        yield (source, f"rejected/{stage}/{reason}"), n
 
 
 def by_path(row: dict[str, Any]) -> str:
@@ -143,27 +317,40 @@ def by_path(row: dict[str, Any]) -> str:
 
 
 class WriteRejects(beam.PTransform):
-    """Every pipeline's rejects (schema ``reject``), from all stages, into ``folder``."""
+    """Every pipeline's rejects (schema ``reject``), from all stages, into ``folder``.
+
+    Outputs, like WriteDataset, ``(schema name, file path, rows)`` per shard and, under the
+    tag ``stats``, the ``rejected/STAGE/REASON`` counts. A row's shard is the hash of its
+    id; a shard's rows are in ``REJECT_KEYS`` order, in row groups of ``ROW_GROUP_ROWS``.
+    The rejects are spilled as sorted runs (``SPILL_ROWS`` held per bundle) into
+    ``folder/.spill``, which is removed once every shard is written, and each shard merged
+    from its runs, so memory does not grow with the number of rejects beyond their sort
+    keys, read for a shard's merge.
+    """
 
     def __init__(self, folder: str, shards: int) -> None:
         super().__init__()
         self._folder = folder
-        self._shards = shards
+        self._shards = max(1, shards)
 
     def expand(self, rejects: tuple[beam.PCollection, ...]) -> beam.pvalue.DoOutputsTuple:
-        return (
+        spill = FileSystems.join(self._folder, SPILL_FOLDER)
+        written = (
             rejects
             | "AllRejects" >> beam.Flatten()
-            | "Write"
-            >> WriteDataset(
-                REJECT,
-                self._folder,
-                self._shards,
-                key=by_id,
-                sort_key=reject_order,
-                count_as=count_rejected,
+            | "SpillRuns" >> beam.ParDo(_SpillRows(REJECT, spill, self._shards, by_id, REJECT_KEYS))
+            | "GroupRuns" >> beam.GroupByKey()
+            | "MergeRuns"
+            >> beam.ParDo(MergeRuns(REJECT, self._folder, REJECT_KEYS, count_rejects)).with_outputs(
+                OUTPUTS, STATS
             )
         )
+        _ = (
+            written[OUTPUTS]
+            | "AllWritten" >> beam.combiners.Count.Globally()
+            | "RemoveSpill" >> beam.Map(_remove, spill)
+        )
+        return written
 
 
 class WriteQuarantine(beam.PTransform):

@@ -9,6 +9,7 @@ grow with the corpus. Here only file paths are grouped:
     each bucket: one copy per text kept (ExactDedup's rule), leak gate, a run sorted by id,
                  written as a Parquet file of the output schema
     each shard:  the runs of its buckets merged by id ─► part-NNNNN.parquet, in row groups
+                 (MergeRuns, in pipelines.sinks)
 
 A bucket holds about ``BYTES_PER_BUCKET`` of input, a shard has a fixed number of buckets
 and a merge holds the ids of its runs and one row group of each, so memory depends on those
@@ -21,7 +22,6 @@ shard)."""
 from __future__ import annotations
 
 import pickle
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,7 +29,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils.windowed_value import WindowedValue
@@ -45,17 +44,14 @@ from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
 from pipelines.hashing import text_key
 from pipelines.runtime import return_arrow_memory
-from pipelines.sinks import OUTPUTS, by_id, write_shard
+from pipelines.sinks import OUTPUTS, MergeRuns, by_id, spill_path, write_run
 from pipelines.transforms import REJECTED, Document, hold_leaks, reject
 from schemas import SchemaSpec
 
 # A spilling bundle writes its buffers out once they hold this many characters.
 SPILL_CHARS = 2_000_000
-# Documents per pickled frame of a spill file, and per row group of a run file: what a
-# merge holds of each run.
+# Documents per pickled frame of a spill file.
 FRAME_DOCUMENTS = 500
-# Rows per Parquet row group of an output shard: what the writer holds at once.
-ROW_GROUP_ROWS = 4_096
 
 
 def write_frames(path: str, items: list[Any]) -> None:
@@ -74,11 +70,6 @@ def read_frames(path: str) -> Iterator[Any]:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
         while header := stream.read(8):
             yield from pickle.loads(stream.read(int.from_bytes(header, "big")))
-
-
-def _new_path(directory: str, kind: str, number: int) -> str:
-    # Unique per write: a retried bundle never overwrites the files of one that succeeded.
-    return FileSystems.join(directory, f"{kind}-{number:05d}-{uuid.uuid4().hex}.spill")
 
 
 def bucket_of(key: str, shards: int, buckets_per_shard: int) -> int:
@@ -117,27 +108,12 @@ class _Spill(beam.DoFn):
         spilled = []
         for bucket, buffer in enumerate(self._buffers):
             if buffer:
-                path = _new_path(self._directory, "bucket", bucket)
+                path = spill_path(self._directory, "bucket", bucket)
                 write_frames(path, buffer)
                 spilled.append((bucket, path))
                 buffer.clear()
         self._buffered = 0
         return spilled
-
-
-def write_run(path: str, spec: SchemaSpec, documents: list[Document]) -> None:
-    """``documents`` as a Parquet file of ``spec`` at ``path``: uncompressed, a row group
-    every ``FRAME_DOCUMENTS`` rows (what a merge holds of it), so that the ids can be read
-    alone and the rest a row group at a time."""
-    table = pa.Table.from_pylist(documents, schema=spec.arrow)
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
-        pq.write_table(
-            table,
-            stream,
-            row_group_size=FRAME_DOCUMENTS,
-            compression="none",
-            write_statistics=False,
-        )
 
 
 class _DedupBucket(CountingDoFn):
@@ -190,8 +166,8 @@ class _DedupBucket(CountingDoFn):
                     yield beam.pvalue.TaggedOutput(REJECTED, rejected)
         if run:
             run.sort(key=by_id)
-            path = _new_path(self._directory, "run", bucket)
-            write_run(path, self._spec, run)
+            path = spill_path(self._directory, "run", bucket)
+            write_run(path, pa.Table.from_pylist(run, schema=self._spec.arrow))
             yield bucket // self._buckets_per_shard, path
 
     def _duplicate(self, duplicate: Document, kept: Document) -> dict[str, Any]:
@@ -201,89 +177,17 @@ class _DedupBucket(CountingDoFn):
         )
 
 
-class _RunReader:
-    """The rows of one run file, taken from its start a number at a time."""
-
-    def __init__(self, path: str) -> None:
-        self._stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        self._file = pq.ParquetFile(self._stream)
-        self._groups = iter(range(self._file.num_row_groups))
-        self._held: pa.Table | None = None
-
-    def ids(self) -> list[pa.Array]:
-        return self._file.read(columns=["id"]).column(0).chunks
-
-    def take(self, rows: int) -> pa.Table:
-        """The next ``rows`` rows; only the row groups they reach are read."""
-        held = self._held
-        while held is None or held.num_rows < rows:
-            group = self._file.read_row_group(next(self._groups))
-            held = group if held is None else pa.concat_tables([held, group])
-        self._held = held.slice(rows)
-        return held.slice(0, rows)
-
-    def close(self) -> None:
-        self._file.close()
-        self._stream.close()
-
-
-class _MergeShard(CountingDoFn):
-    """(shard, runs) → the shard's Parquet file, rows in id order; written and lengths.
-
-    The runs' ids alone give the order (a stable sort, runs in path order: what a k-way
-    merge of the runs gives); each row group is then taken from the runs, whose rows it
-    uses in their order, a run's row group at a time.
-    """
-
-    def __init__(self, spec: SchemaSpec, directory: str) -> None:
-        self._spec = spec
-        self._directory = directory
-
-    def setup(self) -> None:
-        super().setup()
-        return_arrow_memory()
-
-    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[Any]:
-        shard, runs = element
-        readers = [_RunReader(path) for path in sorted(runs)]
-        try:
-            ids = [reader.ids() for reader in readers]
-            sizes = np.array([sum(map(len, run_ids)) for run_ids in ids], dtype=np.int64)
-            all_ids = pa.chunked_array([chunk for run_ids in ids for chunk in run_ids], pa.string())
-            order = pc.sort_indices(all_ids).to_numpy()
-            run_of = np.searchsorted(np.cumsum(sizes), order, side="right")
-            groups = self._row_groups(readers, run_of)
-            path, rows = write_shard(self._spec, self._directory, shard, groups)
-        finally:
-            for reader in readers:
-                reader.close()
-        yield beam.pvalue.TaggedOutput(OUTPUTS, (self._spec.name, path, rows))
-
-    def _row_groups(self, readers: list[_RunReader], run_of: np.ndarray) -> Iterator[pa.Table]:
-        for start in range(0, run_of.size, ROW_GROUP_ROWS):
-            group_runs = run_of[start : start + ROW_GROUP_ROWS]
-            taken = np.bincount(group_runs, minlength=len(readers))
-            pieces = [readers[r].take(int(n)) for r, n in enumerate(taken.tolist()) if n]
-            # A row's place among the pieces: its run's piece, then its rank in that run.
-            piece_start = np.concatenate(([0], np.cumsum(taken)[:-1]))
-            rank = np.empty(group_runs.size, dtype=np.int64)
-            by_run = np.argsort(group_runs, kind="stable")
-            rank[by_run] = np.arange(group_runs.size) - np.repeat(piece_start, taken)
-            rows = pa.concat_tables(pieces).take(piece_start[group_runs] + rank)
-            self._count(rows)
-            yield rows
-
-    def _count(self, rows: pa.Table) -> None:
-        written = pc.value_counts(rows.column("source"))
-        for source, n in zip(
-            written.field(0).to_pylist(), written.field(1).to_pylist(), strict=True
-        ):
-            self.count(source, "written", n)
-        lengths = rows.column("length").to_numpy()
-        buckets = np.maximum(np.searchsorted(LENGTH_EDGES, lengths, side="right") - 1, 0)
-        for bucket, n in enumerate(np.bincount(buckets, minlength=len(LENGTH_EDGES)).tolist()):
-            if n:
-                self.count(ALL_SOURCES, f"length_after/{bucket}", n)
+def count_documents(rows: pa.Table) -> Iterator[tuple[tuple[str, str], int]]:
+    """Rows written per source and the ``length_after`` histogram, counted over rows of
+    ``pretrain_document``."""
+    written = pc.value_counts(rows.column("source"))
+    for source, n in zip(written.field(0).to_pylist(), written.field(1).to_pylist(), strict=True):
+        yield (source, "written"), n
+    lengths = rows.column("length").to_numpy()
+    buckets = np.maximum(np.searchsorted(LENGTH_EDGES, lengths, side="right") - 1, 0)
+    for bucket, n in enumerate(np.bincount(buckets, minlength=len(LENGTH_EDGES)).tolist()):
+        if n:
+            yield (ALL_SOURCES, f"length_after/{bucket}"), n
 
 
 class DedupAndWrite(beam.PTransform):
@@ -332,7 +236,9 @@ class DedupAndWrite(beam.PTransform):
             deduped.runs
             | "GroupRuns" >> beam.GroupByKey()
             | "MergeShard"
-            >> beam.ParDo(_MergeShard(self._spec, self._directory)).with_outputs(OUTPUTS, STATS)
+            >> beam.ParDo(
+                MergeRuns(self._spec, self._directory, ("id",), count_documents)
+            ).with_outputs(OUTPUTS, STATS)
         )
         stats = (deduped[STATS], written[STATS]) | "AllStats" >> beam.Flatten()
         return {REJECTED: deduped[REJECTED], OUTPUTS: written[OUTPUTS], STATS: stats}
