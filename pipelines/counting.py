@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -36,6 +37,11 @@ def length_bucket(length: int) -> int:
     """Index of the LENGTH_EDGES bucket that holds ``length``."""
     # Once per document at two stages: a binary search in C, not a loop over the edges.
     return max(0, bisect_right(LENGTH_EDGES, length) - 1)
+
+
+def length_buckets(lengths: np.ndarray) -> np.ndarray:
+    """``length_bucket`` of each of ``lengths``, at once."""
+    return np.maximum(np.searchsorted(LENGTH_EDGES, lengths, side="right") - 1, 0)
 
 
 class CountingDoFn(beam.DoFn):

@@ -39,6 +39,7 @@ from pipelines.counting import (
     STATS,
     CountingDoFn,
     in_global_window,
+    length_buckets,
 )
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
@@ -183,8 +184,7 @@ def count_documents(rows: pa.Table) -> Iterator[tuple[tuple[str, str], int]]:
     written = pc.value_counts(rows.column("source"))
     for source, n in zip(written.field(0).to_pylist(), written.field(1).to_pylist(), strict=True):
         yield (source, "written"), n
-    lengths = rows.column("length").to_numpy()
-    buckets = np.maximum(np.searchsorted(LENGTH_EDGES, lengths, side="right") - 1, 0)
+    buckets = length_buckets(rows.column("length").to_numpy())
     for bucket, n in enumerate(np.bincount(buckets, minlength=len(LENGTH_EDGES)).tolist()):
         if n:
             yield (ALL_SOURCES, f"length_after/{bucket}"), n
