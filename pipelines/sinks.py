@@ -240,7 +240,40 @@ class MergeRuns(CountingDoFn):
             yield rows
 
 
-class _SpillRows(beam.DoFn):
+class SpillBuffers(beam.DoFn):
+    """Base of the DoFns that spill what a bundle holds: one list per shard or bucket, each
+    non-empty one written out as a file (``write``) whenever the subclass flushes and at the
+    bundle's end; each file leaves as (list number, path)."""
+
+    def __init__(self, directory: str, kind: str, lists: int) -> None:
+        self._directory = directory
+        self._kind = kind
+        self._lists = lists
+
+    def start_bundle(self) -> None:
+        self._buffers: list[list[Any]] = [[] for _ in range(self._lists)]
+        self._buffered = 0
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for spilled in self.flush():
+            yield in_global_window(spilled)
+
+    def write(self, path: str, items: list[Any]) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> list[tuple[int, str]]:
+        spilled = []
+        for number, items in enumerate(self._buffers):
+            if items:
+                path = spill_path(self._directory, self._kind, number)
+                self.write(path, items)
+                spilled.append((number, path))
+                items.clear()
+        self._buffered = 0
+        return spilled
+
+
+class _SpillRows(SpillBuffers):
     """Rows → (shard, run file) per shard and flush: the rows of ``spec`` a bundle holds
     for the shard, ``hash(key(row)) % shards``, sorted by ``sort_keys``."""
 
@@ -252,37 +285,21 @@ class _SpillRows(beam.DoFn):
         key: Callable[[dict[str, Any]], str],
         sort_keys: tuple[str, ...],
     ) -> None:
+        super().__init__(directory, "run", shards)
         self._spec = spec
-        self._directory = directory
         self._shards = shards
         self._key = key
         self._order = [(name, "ascending") for name in sort_keys]
-
-    def start_bundle(self) -> None:
-        self._buffers: list[list[dict[str, Any]]] = [[] for _ in range(self._shards)]
-        self._buffered = 0
 
     def process(self, row: dict[str, Any]) -> Iterator[tuple[int, str]]:
         self._buffers[stable_hash(self._key(row)) % self._shards].append(row)
         self._buffered += 1
         if self._buffered >= SPILL_ROWS:
-            yield from self._flush()
+            yield from self.flush()
 
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for spilled in self._flush():
-            yield in_global_window(spilled)
-
-    def _flush(self) -> list[tuple[int, str]]:
-        spilled = []
-        for shard, rows in enumerate(self._buffers):
-            if rows:
-                table = pa.Table.from_pylist(rows, schema=self._spec.arrow)
-                path = spill_path(self._directory, "run", shard)
-                write_run(path, table.sort_by(self._order))
-                spilled.append((shard, path))
-                rows.clear()
-        self._buffered = 0
-        return spilled
+    def write(self, path: str, items: list[Any]) -> None:
+        table = pa.Table.from_pylist(items, schema=self._spec.arrow)
+        write_run(path, table.sort_by(self._order))
 
 
 def _remove(_: Any, directory: str) -> None:

@@ -31,21 +31,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.counting import (
     ALL_SOURCES,
     LENGTH_EDGES,
     STATS,
     CountingDoFn,
-    in_global_window,
     length_buckets,
 )
 from pipelines.dedup.exact import STAGE, keep_rank
 from pipelines.deid import LeakGate
 from pipelines.hashing import text_key
 from pipelines.runtime import return_arrow_memory
-from pipelines.sinks import OUTPUTS, MergeRuns, by_id, spill_path, write_run
+from pipelines.sinks import OUTPUTS, MergeRuns, SpillBuffers, by_id, spill_path, write_run
 from pipelines.transforms import REJECTED, Document, hold_leaks, reject
 from schemas import SchemaSpec
 
@@ -79,18 +77,13 @@ def bucket_of(key: str, shards: int, buckets_per_shard: int) -> int:
     return (value % shards) * buckets_per_shard + (value // shards) % buckets_per_shard
 
 
-class _Spill(beam.DoFn):
+class _Spill(SpillBuffers):
     """Batches of documents → (bucket, spill file) once per bucket and flush."""
 
     def __init__(self, directory: str, shards: int, buckets_per_shard: int) -> None:
-        self._directory = directory
+        super().__init__(directory, "bucket", shards * buckets_per_shard)
         self._shards = shards
         self._buckets_per_shard = buckets_per_shard
-
-    def start_bundle(self) -> None:
-        buckets = self._shards * self._buckets_per_shard
-        self._buffers: list[list[tuple[str, Document]]] = [[] for _ in range(buckets)]
-        self._buffered = 0
 
     def process(self, documents: list[Document]) -> Iterator[tuple[int, str]]:
         buffers, shards, per_shard = self._buffers, self._shards, self._buckets_per_shard
@@ -99,22 +92,10 @@ class _Spill(beam.DoFn):
             buffers[bucket_of(key, shards, per_shard)].append((key, document))
             self._buffered += document["length"]
         if self._buffered >= SPILL_CHARS:
-            yield from self._flush()
+            yield from self.flush()
 
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for spilled in self._flush():
-            yield in_global_window(spilled)
-
-    def _flush(self) -> list[tuple[int, str]]:
-        spilled = []
-        for bucket, buffer in enumerate(self._buffers):
-            if buffer:
-                path = spill_path(self._directory, "bucket", bucket)
-                write_frames(path, buffer)
-                spilled.append((bucket, path))
-                buffer.clear()
-        self._buffered = 0
-        return spilled
+    def write(self, path: str, items: list[Any]) -> None:
+        write_frames(path, items)
 
 
 class _DedupBucket(CountingDoFn):
